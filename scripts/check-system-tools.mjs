@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// pretest: the tests use real system tools (etcd 3.4 as the reference server, etcdctl as a black-box client,
+// Chromium for the UI, Xvfb for headed checks, Prometheus/promtool for monitoring). Install them with apt-get
+// when running as root; otherwise print the exact command and fail.
+import { execFileSync, spawnSync } from 'node:child_process'
+
+const tools = [
+  { bin: 'etcd', pkg: 'etcd-server' },
+  { bin: 'etcdctl', pkg: 'etcd-client' },
+  { bin: 'chromium', pkg: 'chromium' },
+  { bin: 'Xvfb', pkg: 'xvfb' },
+  { bin: 'prometheus', pkg: 'prometheus' },
+  { bin: 'promtool', pkg: 'prometheus' },
+  { bin: 'openssl', pkg: 'openssl' },
+]
+
+const has = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0
+const missing = [...new Set(tools.filter((tool) => !has(tool.bin)).map((tool) => tool.pkg))]
+if (missing.length === 0) process.exit(0)
+
+const install = `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y ${missing.join(' ')}`
+if (process.getuid?.() !== 0) {
+  console.error(`pretest: missing system packages: ${missing.join(', ')}. Install them with:\n  sudo sh -c '${install}'`)
+  process.exit(1)
+}
+console.error(`pretest: installing ${missing.join(', ')} with apt-get`)
+execFileSync('sh', ['-c', install], { stdio: 'inherit' })

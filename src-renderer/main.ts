@@ -1,0 +1,10 @@
+import { createApp } from 'vue'
+import { createPinia } from 'pinia'
+import App from './App.vue'
+
+const app = createApp(App)
+app.use(createPinia())
+app.config.errorHandler = (error, _instance, info) => {
+  console.error(`[quorum] unexpected error in ${info}:`, error)
+}
+app.mount('#app')
