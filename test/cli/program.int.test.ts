@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 
 // Runs the real bundled CLI (built by `pretest`) as users do.
 function quorum(...args: string[]) {
-  const result = spawnSync(process.execPath, ['bin/quorum.mjs', ...args], { encoding: 'utf8', timeout: 20_000 })
+  const result = spawnSync(process.execPath, ['build/bin/quorum.mjs', ...args], { encoding: 'utf8', timeout: 20_000 })
   return { status: result.status, stdout: result.stdout, stderr: result.stderr }
 }
 

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
-const cli = fileURLToPath(new URL('../out/main/cli.js', import.meta.url))
+const cli = fileURLToPath(new URL('../../out/main/cli.js', import.meta.url))
 if (!existsSync(cli)) {
   console.error(`quorum: ${cli} is missing; run \`npm run build\` first`)
   process.exit(1)

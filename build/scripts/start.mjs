@@ -17,7 +17,7 @@ try {
 
 const [command, args] = electronPath
   ? [electronPath, ['.']]
-  : [process.execPath, ['bin/quorum.mjs', 'ui', ...process.argv.slice(2)]]
+  : [process.execPath, ['build/bin/quorum.mjs', 'ui', ...process.argv.slice(2)]]
 if (!electronPath) console.log('npm start: no Electron binary on this machine; starting web mode (quorum ui) instead.')
 const child = spawn(command, args, { stdio: 'inherit' })
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal))
