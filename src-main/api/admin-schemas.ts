@@ -1,0 +1,39 @@
+import { z } from 'zod'
+import type { AdminApi, AdminMethod, ConnectionInput } from './admin-api'
+
+// Argument shapes of every contract method, checked at each trust boundary (IPC handlers, web mode routes)
+// before a service sees them. Limits keep a hostile renderer from sending megabytes of junk.
+
+const id = z.string().min(1).max(128)
+const pem = z.string().max(64 * 1024)
+const endpoint = z
+  .string()
+  .max(512)
+  .regex(/^https?:\/\/[^\s/]+(:\d{1,5})?\/?$/, 'an endpoint is http(s)://host:port')
+
+const connectionInput: z.ZodType<ConnectionInput> = z.strictObject({
+  id: id.optional(),
+  name: z.string().trim().min(1).max(200),
+  endpoints: z.array(endpoint).min(1).max(32),
+  readOnly: z.boolean(),
+  username: z.string().max(256),
+  password: z.string().max(1024).optional(),
+  tls: z.strictObject({ caCert: pem, clientCert: pem, serverName: z.string().max(256) }),
+  clientKey: pem.optional(),
+})
+
+type ArgsOf<M extends AdminMethod> = Parameters<AdminApi[M]>
+
+/** One tuple schema per method; `parse` returns the typed argument list or throws a ZodError. */
+export const ADMIN_ARG_SCHEMAS: { [M in AdminMethod]: z.ZodType<ArgsOf<M>> } = {
+  getAppInfo: z.tuple([]),
+  listConnections: z.tuple([]),
+  saveConnection: z.tuple([connectionInput]),
+  deleteConnection: z.tuple([id]),
+  testConnection: z.tuple([connectionInput]),
+  exportConnections: z.tuple([]),
+  importConnections: z.tuple([z.string().max(4 * 1024 * 1024)]),
+  getClusterOverview: z.tuple([id]),
+  startMonitoring: z.tuple([id]),
+  stopMonitoring: z.tuple([id]),
+}
