@@ -1,0 +1,161 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { MemoryStorage } from '../../core/raft/memory-storage'
+import { RawNode } from '../../core/raft/raw-node'
+import { ConfChangeType, StateType, type ConfChange, type ConfState, type Entry, type HardState, type Message, type NodeId, type Snapshot } from '../../core/raft/types'
+import { NodeHost, type HostLogStorage, type StateMachine } from '../../core/server/node-host'
+import { seededRand } from '../../core/util/rand'
+
+// Drives three NodeHosts in one process over MemoryStorage, with messages delivered on the next turn of the
+// event loop, to check the host's Ready ordering and apply bookkeeping (the Raft rules have their own tests).
+
+class RecordingLog implements HostLogStorage {
+  readonly storage = new MemoryStorage()
+  /** Every persist call in order, to check ordering against sends. */
+  readonly events: string[]
+  constructor(events: string[]) {
+    this.events = events
+  }
+  persistReady(ready: { hardState?: HardState; entries: Entry[]; snapshot?: Snapshot }): void {
+    if (ready.snapshot) this.storage.applySnapshot(ready.snapshot)
+    if (ready.entries.length > 0) this.storage.append(ready.entries)
+    if (ready.hardState) this.storage.setHardState(ready.hardState)
+    this.events.push(`persist:${ready.entries.map((e) => e.index).join(',')}`)
+  }
+  createSnapshot(index: number, confState: ConfState, compactIndex: number): void {
+    this.storage.createSnapshot(index, confState, new Uint8Array())
+    this.storage.compact(compactIndex)
+    this.events.push(`snapshot:${index}`)
+  }
+}
+
+class RecordingStateMachine implements StateMachine {
+  applied = 0
+  readonly values: string[] = []
+  readonly changes: ConfChange[] = []
+  appliedIndex(): number {
+    return this.applied
+  }
+  applyEntry(entry: Entry): void {
+    if (entry.data.length > 0) this.values.push(new TextDecoder().decode(entry.data))
+    this.applied = entry.index
+  }
+  applyConfChange(entry: Entry, change: ConfChange): void {
+    this.changes.push(change)
+    this.applied = entry.index
+  }
+  restoreSnapshot(snapshot: Snapshot): void {
+    this.applied = snapshot.metadata.index
+  }
+}
+
+describe('node host Ready loop', () => {
+  const hosts: NodeHost[] = []
+  afterEach(() => {
+    for (const host of hosts.splice(0)) host.stop()
+  })
+
+  function cluster(size: number, snapshotCount = 1000) {
+    const ids = Array.from({ length: size }, (_, i) => BigInt(i + 1))
+    const byId = new Map<NodeId, { host: NodeHost; log: RecordingLog; sm: RecordingStateMachine; events: string[] }>()
+    for (const id of ids) {
+      const events: string[] = []
+      const log = new RecordingLog(events)
+      log.storage.applySnapshot({ data: new Uint8Array(), metadata: { index: 1, term: 1, confState: { voters: ids, learners: [] } } })
+      const sm = new RecordingStateMachine()
+      sm.applied = 1
+      const node = new RawNode({ id, storage: log.storage, electionTick: 10, heartbeatTick: 1, checkQuorum: true, preVote: true, rand: seededRand(Number(id)) })
+      const host = new NodeHost({
+        node,
+        log,
+        stateMachine: sm,
+        tickMs: 5,
+        snapshotCount,
+        snapshotCatchUpEntries: 5,
+        transport: {
+          send: (messages: readonly Message[]) => {
+            events.push(`send:${messages.length}`)
+            for (const message of messages) setImmediate(() => byId.get(message.to)?.host.step(message))
+          },
+        },
+      })
+      byId.set(id, { host, log, sm, events })
+      hosts.push(host)
+    }
+    for (const { host } of byId.values()) host.start()
+    return byId
+  }
+
+  async function leaderOf(nodes: ReturnType<typeof cluster>): Promise<NodeHost> {
+    for (let i = 0; i < 400; i++) {
+      const leader = [...nodes.values()].find(({ host }) => host.raftState === StateType.Leader)
+      if (leader) return leader.host
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    throw new Error('no leader elected')
+  }
+
+  async function until(condition: () => boolean): Promise<void> {
+    for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(condition()).toBe(true)
+  }
+
+  it('elects a leader and applies proposals in the same order on every member', async () => {
+    const nodes = cluster(3)
+    const leader = await leaderOf(nodes)
+    for (let i = 0; i < 50; i++) leader.node.propose(new TextEncoder().encode(`v${i}`))
+    leader.kick()
+    await until(() => [...nodes.values()].every(({ sm }) => sm.values.length === 50))
+    const expected = Array.from({ length: 50 }, (_, i) => `v${i}`)
+    for (const { sm } of nodes.values()) expect(sm.values).toEqual(expected)
+    expect(new Set([...nodes.values()].map(({ host }) => host.leaderId)).size).toBe(1)
+  })
+
+  it('persists entries before sending the messages of the same Ready', async () => {
+    const nodes = cluster(3)
+    const leader = await leaderOf(nodes)
+    const entry = [...nodes.values()].find(({ host }) => host === leader)!
+    entry.events.length = 0
+    leader.node.propose(new TextEncoder().encode('ordered'))
+    leader.kick()
+    await until(() => entry.sm.values.includes('ordered'))
+    const firstPersist = entry.events.findIndex((event) => event.startsWith('persist:') && event !== 'persist:')
+    const firstSend = entry.events.findIndex((event) => event.startsWith('send:') && event !== 'send:0')
+    expect(firstPersist).toBeGreaterThanOrEqual(0)
+    expect(firstPersist).toBeLessThan(firstSend)
+  })
+
+  it('batches proposals made in one turn of the event loop into one persisted write', async () => {
+    const nodes = cluster(1)
+    const leader = await leaderOf(nodes)
+    const { events } = [...nodes.values()][0]
+    events.length = 0
+    for (let i = 0; i < 100; i++) leader.node.propose(new TextEncoder().encode(`b${i}`))
+    leader.kick()
+    await until(() => [...nodes.values()][0].sm.values.length === 100)
+    const writes = events.filter((event) => event.startsWith('persist:') && event.split(',').length === 100)
+    expect(writes).toHaveLength(1)
+  })
+
+  it('takes a snapshot every snapshot-count applied entries and compacts the log behind it', async () => {
+    const nodes = cluster(1, 20)
+    const leader = await leaderOf(nodes)
+    for (let i = 0; i < 45; i++) {
+      leader.node.propose(new TextEncoder().encode(`s${i}`))
+      leader.kick()
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    const { events, log, sm } = [...nodes.values()][0]
+    await until(() => sm.values.length === 45)
+    expect(events.filter((event) => event.startsWith('snapshot:')).length).toBeGreaterThanOrEqual(2)
+    expect(log.storage.firstIndex()).toBeGreaterThan(1)
+  })
+
+  it('applies an accepted membership change to Raft and the state machine', async () => {
+    const nodes = cluster(3)
+    const leader = await leaderOf(nodes)
+    leader.node.proposeConfChange({ type: ConfChangeType.AddLearnerNode, nodeId: 9n, context: new Uint8Array() })
+    leader.kick()
+    await until(() => [...nodes.values()].every(({ sm }) => sm.changes.length === 1))
+    expect(leader.node.status().config.learners).toEqual([9n])
+  })
+})
