@@ -1,0 +1,150 @@
+import { EventEmitter } from 'node:events'
+import type { Clock } from '../../core/util/clock'
+import type {
+  AdminApi,
+  AppInfo,
+  ClusterOverview,
+  ConnectionInput,
+  MetricsSampleEvent,
+  Result,
+  Unsubscribe,
+} from '../api/admin-api'
+import { ClusterCallError, type ClusterClientFactory } from './cluster-client'
+import { ClusterMonitor } from './cluster-monitor'
+import { readClusterOverview } from './cluster-overview'
+import { testConnection, type ConnectionTestTimeouts } from './connection-test'
+import type { ConnectionService } from './connections'
+import { ServiceError, toResult } from './result'
+
+/** What the admin service is built from; Electron and web mode pass their own cipher-backed connections. */
+export interface AdminServiceDeps {
+  appInfo: AppInfo
+  connections: ConnectionService
+  createClient: ClusterClientFactory
+  clock: Clock
+  callTimeoutMs?: number
+  monitorIntervalMs?: number
+  connectionTestTimeouts?: ConnectionTestTimeouts
+}
+
+/**
+ * The AdminApi implemented over the plain-Node services. Owns one ClusterMonitor per monitored connection
+ * and fans their samples out to event subscribers (IPC windows or web sockets).
+ */
+export class AdminService implements AdminApi {
+  private readonly events = new EventEmitter()
+  private readonly monitors = new Map<string, ClusterMonitor>()
+  private readonly callTimeoutMs: number
+
+  constructor(private readonly deps: AdminServiceDeps) {
+    this.callTimeoutMs = deps.callTimeoutMs ?? 3000
+    this.events.setMaxListeners(100)
+  }
+
+  async getAppInfo(): Promise<Result<AppInfo>> {
+    return toResult(() => this.deps.appInfo)
+  }
+
+  async listConnections() {
+    return toResult(() => this.deps.connections.list())
+  }
+
+  async saveConnection(input: ConnectionInput) {
+    return toResult(async () => {
+      const profile = this.deps.connections.save(input)
+      // A monitored connection picks up new endpoints or credentials on its next start.
+      await this.stopMonitor(profile.id)
+      return profile
+    })
+  }
+
+  async deleteConnection(id: string) {
+    return toResult(async () => {
+      this.deps.connections.delete(id)
+      await this.stopMonitor(id)
+      return null
+    })
+  }
+
+  async testConnection(input: ConnectionInput) {
+    return toResult(() =>
+      testConnection(this.deps.connections.clientOptions(input, this.callTimeoutMs), this.deps.createClient, this.deps.clock, this.deps.connectionTestTimeouts),
+    )
+  }
+
+  async exportConnections() {
+    return toResult(() => this.deps.connections.exportAll())
+  }
+
+  async importConnections(json: string) {
+    return toResult(() => this.deps.connections.importAll(json))
+  }
+
+  async getClusterOverview(connectionId: string) {
+    return toResult(async () => {
+      const client = this.deps.createClient(this.deps.connections.clientOptions(connectionId, this.callTimeoutMs))
+      try {
+        return await readClusterOverview(client, connectionId, () => this.deps.clock.now())
+      } catch (error) {
+        if (error instanceof ClusterCallError) throw new ServiceError('unavailable', `cluster did not answer: ${error.message}`)
+        throw error
+      } finally {
+        await client.close()
+      }
+    })
+  }
+
+  async startMonitoring(connectionId: string) {
+    return toResult(() => {
+      let monitor = this.monitors.get(connectionId)
+      if (!monitor) {
+        const options = this.deps.connections.clientOptions(connectionId, this.callTimeoutMs)
+        monitor = new ClusterMonitor({
+          connectionId,
+          client: this.deps.createClient(options),
+          tls: options.tls,
+          clock: this.deps.clock,
+          intervalMs: this.deps.monitorIntervalMs,
+          onOverview: (overview) => this.events.emit('overview', overview),
+          onSample: (points) => this.events.emit('sample', { connectionId, points } satisfies MetricsSampleEvent),
+        })
+        this.monitors.set(connectionId, monitor)
+        monitor.start()
+      }
+      return monitor.snapshot()
+    })
+  }
+
+  async stopMonitoring(connectionId: string) {
+    return toResult(async () => {
+      await this.stopMonitor(connectionId)
+      return null
+    })
+  }
+
+  onMetricsSample(listener: (event: MetricsSampleEvent) => void): Unsubscribe {
+    return this.listen('sample', listener)
+  }
+
+  onOverviewChanged(listener: (overview: ClusterOverview) => void): Unsubscribe {
+    return this.listen('overview', listener)
+  }
+
+  /** Stops every monitor (app quit, server close). */
+  async close(): Promise<void> {
+    await Promise.all([...this.monitors.keys()].map((id) => this.stopMonitor(id)))
+    this.events.removeAllListeners()
+  }
+
+  private listen<T>(name: string, listener: (payload: T) => void): Unsubscribe {
+    this.events.on(name, listener)
+    return () => this.events.off(name, listener)
+  }
+
+  private async stopMonitor(connectionId: string): Promise<void> {
+    const monitor = this.monitors.get(connectionId)
+    if (!monitor) return
+    this.monitors.delete(connectionId)
+    await monitor.stop()
+  }
+}
