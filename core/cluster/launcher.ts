@@ -1,0 +1,300 @@
+import { spawn } from 'node:child_process'
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { freePorts } from './ports'
+import { isAlive, isPaused, signal, waitForExit } from './process'
+import { readManifest, writeManifest, type ClusterEngine, type ClusterManifest, type ManifestMember } from './manifest'
+
+// Local clusters: N member processes on 127.0.0.1 with their own ports and data dirs under one directory,
+// described by DIR/cluster.json. No Raft logic here: members are `quorum node` (or real `etcd`) processes
+// started with etcd's flags, so killing one from here is as real as a crash.
+
+/** How to start a member process of an engine (the executable and the arguments before etcd's flags). */
+export interface MemberCommand {
+  command: string
+  args: string[]
+  env?: NodeJS.ProcessEnv
+}
+
+/** Thrown for operations that cannot be done in the cluster's current state (unknown member, not running...). */
+export class ClusterOperationError extends Error {
+  readonly code = 'CLUSTER_OPERATION'
+}
+
+export interface UpOptions {
+  dir: string
+  size: number
+  engine?: ClusterEngine
+  /** First port; members take base+i (client), base+100+i (peer), base+200+i (metrics). 0/undefined: free ports. */
+  basePort?: number
+  heartbeatMs?: number
+  electionMs?: number
+  snapshotCount?: number
+  /** Extra flags for every member. */
+  extraArgs?: string[]
+  /** Command for the quorum engine (default: this Node running the bundled CLI, see defaultQuorumCommand). */
+  quorumCommand?: MemberCommand
+  /** Progress lines ("member infra2 healthy"). */
+  onProgress?: (line: string) => void
+  /** Max time to wait for every member to be healthy. */
+  healthTimeoutMs?: number
+}
+
+/** Health of one member as seen from outside. */
+export interface MemberHealth {
+  name: string
+  pid: number
+  running: boolean
+  paused: boolean
+  healthy: boolean
+  /** etcd's /health reason or the connection error. */
+  reason: string
+}
+
+/**
+ * The command that runs `quorum node` from the current `quorum` CLI: this Node (or Electron as Node) with the
+ * CLI script the process was started with. Library users outside the CLI pass their own MemberCommand.
+ */
+export function defaultQuorumCommand(): MemberCommand {
+  const script = process.argv[1]
+  if (!script || !/cli\.js$|quorum(\.mjs)?$/.test(script)) {
+    throw new ClusterOperationError('cannot tell how to start `quorum node` from this process; pass quorumCommand')
+  }
+  return { command: process.execPath, args: [script, 'node'], env: process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {} }
+}
+
+/** Fetches etcd's /health JSON from a member's client URL. */
+export async function probeHealth(clientUrl: string, timeoutMs = 1000): Promise<{ healthy: boolean; reason: string }> {
+  try {
+    const response = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) })
+    const body = (await response.json()) as { health?: string; reason?: string }
+    return { healthy: body.health === 'true', reason: body.reason ?? '' }
+  } catch (error) {
+    return { healthy: false, reason: (error as Error).message }
+  }
+}
+
+/** A local cluster described by DIR/cluster.json. */
+export class LocalCluster {
+  manifest: ClusterManifest
+
+  private constructor(
+    readonly dir: string,
+    manifest: ClusterManifest,
+    private readonly quorumCommand: MemberCommand | undefined,
+  ) {
+    this.manifest = manifest
+  }
+
+  /** Opens an existing cluster directory. */
+  static open(dir: string, quorumCommand?: MemberCommand): LocalCluster {
+    return new LocalCluster(resolve(dir), readManifest(resolve(dir)), quorumCommand)
+  }
+
+  /**
+   * Creates DIR (which must not hold a cluster yet), allocates ports, writes the manifest, starts every member
+   * and waits until all are healthy. On failure, members already started are stopped.
+   */
+  static async up(options: UpOptions): Promise<LocalCluster> {
+    const dir = resolve(options.dir)
+    if (options.size < 1 || options.size > 9) throw new ClusterOperationError(`cluster size must be between 1 and 9, not ${options.size}`)
+    if (existsSync(join(dir, 'cluster.json'))) throw new ClusterOperationError(`${dir} already holds a cluster (use \`quorum cluster start\` or remove it)`)
+    if (existsSync(dir) && readdirSync(dir).length > 0) throw new ClusterOperationError(`${dir} is not empty`)
+    mkdirSync(dir, { recursive: true, mode: 0o700 })
+    const ports = options.basePort
+      ? Array.from({ length: options.size }, (_, i) => [options.basePort! + i, options.basePort! + 100 + i, options.basePort! + 200 + i]).flat()
+      : await freePorts(options.size * 3)
+    const members: ManifestMember[] = Array.from({ length: options.size }, (_, i) => ({
+      name: `member${i + 1}`,
+      id: '',
+      clientURL: `http://127.0.0.1:${ports[i * 3]}`,
+      peerURL: `http://127.0.0.1:${ports[i * 3 + 1]}`,
+      metricsURL: `http://127.0.0.1:${ports[i * 3 + 2]}`,
+      dataDir: join(dir, `member${i + 1}`),
+      logFile: join(dir, `member${i + 1}.log`),
+      pid: 0,
+      bootstrapped: false,
+    }))
+    const manifest: ClusterManifest = {
+      version: 1,
+      engine: options.engine ?? 'quorum',
+      token: `quorum-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+      createdAt: new Date().toISOString(),
+      heartbeatMs: options.heartbeatMs ?? 100,
+      electionMs: options.electionMs ?? 1000,
+      snapshotCount: options.snapshotCount ?? 100000,
+      tls: null,
+      members,
+    }
+    writeManifest(dir, manifest)
+    const cluster = new LocalCluster(dir, manifest, options.quorumCommand)
+    try {
+      for (const member of members) cluster.spawnMember(member, options.extraArgs ?? [])
+      await cluster.waitHealthy(members.map((m) => m.name), options.healthTimeoutMs ?? 30_000, options.onProgress)
+    } catch (error) {
+      await cluster.down()
+      throw error
+    }
+    return cluster
+  }
+
+  /** The member named `name`. */
+  member(name: string): ManifestMember {
+    const member = this.manifest.members.find((m) => m.name === name)
+    if (!member) throw new ClusterOperationError(`no member named "${name}" (members: ${this.manifest.members.map((m) => m.name).join(', ')})`)
+    return member
+  }
+
+  /** Members that are part of the cluster (not removed). */
+  activeMembers(): ManifestMember[] {
+    return this.manifest.members.filter((m) => !m.removed)
+  }
+
+  /** Client URLs of the active members, comma-separated (etcdctl --endpoints). */
+  endpoints(): string {
+    return this.activeMembers().map((m) => m.clientURL).join(',')
+  }
+
+  /**
+   * The etcd flags of `member` (shared by both engines). Members created by `up` bootstrap a new cluster;
+   * members added later join it (`existing`). Once a data dir exists both engines ignore the initial-cluster flags.
+   */
+  memberFlags(member: ManifestMember): string[] {
+    const initialCluster = this.activeMembers().map((m) => `${m.name}=${m.peerURL}`).join(',')
+    return [
+      '--name', member.name,
+      '--data-dir', member.dataDir,
+      '--listen-client-urls', member.clientURL,
+      '--advertise-client-urls', member.clientURL,
+      '--listen-peer-urls', member.peerURL,
+      '--initial-advertise-peer-urls', member.peerURL,
+      '--listen-metrics-urls', member.metricsURL,
+      '--initial-cluster', initialCluster,
+      '--initial-cluster-token', this.manifest.token,
+      '--initial-cluster-state', member.added ? 'existing' : 'new',
+      '--heartbeat-interval', String(this.manifest.heartbeatMs),
+      '--election-timeout', String(this.manifest.electionMs),
+      '--snapshot-count', String(this.manifest.snapshotCount),
+    ]
+  }
+
+  private commandFor(): MemberCommand {
+    if (this.manifest.engine === 'etcd') return { command: 'etcd', args: [] }
+    return this.quorumCommand ?? defaultQuorumCommand()
+  }
+
+  private spawnMember(member: ManifestMember, extraArgs: string[] = []): void {
+    if (member.removed) throw new ClusterOperationError(`member ${member.name} was removed from the cluster`)
+    mkdirSync(member.dataDir, { recursive: true, mode: 0o700 })
+    const { command, args, env } = this.commandFor()
+    const engineArgs = this.manifest.engine === 'etcd' ? ['--logger', 'zap', '--log-outputs', 'stderr'] : []
+    const log = openSync(member.logFile, 'a', 0o600)
+    try {
+      const child = spawn(command, [...args, ...this.memberFlags(member), ...engineArgs, ...extraArgs], {
+        detached: true,
+        stdio: ['ignore', log, log],
+        env: { ...process.env, ...env },
+      })
+      child.unref()
+      if (!child.pid) throw new ClusterOperationError(`could not start ${command} for ${member.name}`)
+      member.pid = child.pid
+    } finally {
+      closeSync(log)
+    }
+    member.bootstrapped = true
+    writeManifest(this.dir, this.manifest)
+  }
+
+  /** Waits until every named member answers /health with true. */
+  async waitHealthy(names: string[], timeoutMs: number, onProgress?: (line: string) => void): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    const pending = new Set(names)
+    while (pending.size > 0) {
+      for (const name of [...pending]) {
+        const member = this.member(name)
+        if (!isAlive(member.pid)) throw new ClusterOperationError(`member ${name} exited during startup; see ${member.logFile}`)
+        if ((await probeHealth(member.clientURL)).healthy) {
+          pending.delete(name)
+          onProgress?.(`member ${name} healthy at ${member.clientURL}`)
+        }
+      }
+      if (pending.size === 0) break
+      if (Date.now() > deadline) throw new ClusterOperationError(`members not healthy after ${timeoutMs} ms: ${[...pending].join(', ')}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+
+  /** Starts a stopped member (with `--initial-cluster-state existing` once bootstrapped) and waits for health. */
+  async start(name: string, timeoutMs = 30_000): Promise<void> {
+    const member = this.member(name)
+    if (isAlive(member.pid)) throw new ClusterOperationError(`member ${name} is already running (pid ${member.pid})`)
+    this.spawnMember(member)
+    await this.waitHealthy([name], timeoutMs)
+  }
+
+  /** SIGKILLs a member (a crash: no graceful shutdown). */
+  async kill(name: string): Promise<void> {
+    const member = this.runningMember(name)
+    signal(member.pid, 'SIGCONT') // a paused process must die too
+    signal(member.pid, 'SIGKILL')
+    await waitForExit(member.pid, 5000)
+    this.markStopped(member)
+  }
+
+  /** Stops a member gracefully (SIGTERM; SIGKILL after `timeoutMs`). */
+  async stop(name: string, timeoutMs = 10_000): Promise<void> {
+    const member = this.runningMember(name)
+    signal(member.pid, 'SIGCONT')
+    signal(member.pid, 'SIGTERM')
+    if (!(await waitForExit(member.pid, timeoutMs))) {
+      signal(member.pid, 'SIGKILL')
+      await waitForExit(member.pid, 5000)
+    }
+    this.markStopped(member)
+  }
+
+  /** Stops then starts a member. */
+  async restart(name: string): Promise<void> {
+    if (isAlive(this.member(name).pid)) await this.stop(name)
+    await this.start(name)
+  }
+
+  /** Freezes a member with SIGSTOP (it keeps its sockets but answers nothing). */
+  pause(name: string): void {
+    signal(this.runningMember(name).pid, 'SIGSTOP')
+  }
+
+  /** Resumes a paused member with SIGCONT. */
+  resume(name: string): void {
+    signal(this.runningMember(name).pid, 'SIGCONT')
+  }
+
+  /** Process and /health state of every active member. */
+  async health(): Promise<MemberHealth[]> {
+    return Promise.all(
+      this.activeMembers().map(async (member) => {
+        const running = isAlive(member.pid)
+        const paused = running && isPaused(member.pid)
+        const probe = running && !paused ? await probeHealth(member.clientURL) : { healthy: false, reason: running ? 'paused' : 'not running' }
+        return { name: member.name, pid: running ? member.pid : 0, running, paused, healthy: probe.healthy, reason: probe.reason }
+      }),
+    )
+  }
+
+  /** Stops every member (gracefully, in parallel); with `remove`, deletes the cluster directory. */
+  async down(options: { remove?: boolean } = {}): Promise<void> {
+    await Promise.all(this.manifest.members.filter((m) => isAlive(m.pid)).map((m) => this.stop(m.name)))
+    if (options.remove) rmSync(this.dir, { recursive: true, force: true })
+  }
+
+  private runningMember(name: string): ManifestMember {
+    const member = this.member(name)
+    if (!isAlive(member.pid)) throw new ClusterOperationError(`member ${name} is not running`)
+    return member
+  }
+
+  private markStopped(member: ManifestMember): void {
+    member.pid = 0
+    writeManifest(this.dir, this.manifest)
+  }
+}
