@@ -94,7 +94,7 @@ export function hexId(id: bigint): string {
 
 // etcd compat: error strings from etcd's api/v3rpc/rpctypes/error.go, which clients match on.
 const AUTH_FAILED_TEXT = 'authentication failed, invalid user ID or password'
-const AUTH_REQUIRED_TEXTS = ['user name is empty', 'invalid auth token', 'auth: revision in header is old']
+const AUTH_REQUIRED_TEXTS = ['etcdserver: user name is empty', 'etcdserver: invalid auth token']
 
 /**
  * Maps a gRPC status code and message to a ClusterCallFailure. Shared by every adapter so the connection

@@ -4,7 +4,7 @@ import type { ClusterOverview, MemberMetricsPoint } from '../../../src-main/api/
 import { ClusterMonitor } from '../../../src-main/services/cluster-monitor'
 import { readClusterOverview } from '../../../src-main/services/cluster-overview'
 import { etcdctl, startEtcd, type EtcdCluster } from '../../support/etcd'
-import { etcd3ClientFactory } from '../support/etcd3-cluster-client'
+import { defaultClientFactory } from '../../../src-main/services/client-factory'
 
 // Members, Status and /metrics sampling against a real etcd 3.4 three-member cluster.
 
@@ -18,7 +18,7 @@ describe('cluster overview and metrics sampling on real etcd 3.4', () => {
   })
 
   it('lists 3 healthy voters with one leader, their raft indexes, db sizes and version; tolerates 1 failure', async () => {
-    const client = etcd3ClientFactory({ endpoints: cluster.endpoints.split(','), callTimeoutMs: 3000 })
+    const client = defaultClientFactory({ endpoints: cluster.endpoints.split(','), callTimeoutMs: 3000 })
     try {
       const overview = await readClusterOverview(client, 'c1', () => 42)
       expect(overview.members.map((member) => member.name).sort()).toEqual(['etcd1', 'etcd2', 'etcd3'])
@@ -44,7 +44,7 @@ describe('cluster overview and metrics sampling on real etcd 3.4', () => {
     const samples: MemberMetricsPoint[][] = []
     const monitor = new ClusterMonitor({
       connectionId: 'c1',
-      client: etcd3ClientFactory({ endpoints: cluster.endpoints.split(','), callTimeoutMs: 2000 }),
+      client: defaultClientFactory({ endpoints: cluster.endpoints.split(','), callTimeoutMs: 2000 }),
       tls: undefined,
       clock: systemClock,
       historyPoints: 12,

@@ -6,7 +6,7 @@ import type { ClusterClientOptions } from '../../../src-main/services/cluster-cl
 import { testConnection } from '../../../src-main/services/connection-test'
 import { etcdctl, startEtcd, type EtcdCluster } from '../../support/etcd'
 import { freePort } from '../../support/ports'
-import { etcd3ClientFactory } from '../support/etcd3-cluster-client'
+import { defaultClientFactory } from '../../../src-main/services/client-factory'
 import { startTlsEtcd, type TlsEtcd } from '../support/etcd-tls'
 import { createTestCa, type Pem, type TestCa } from '../support/tls-certs'
 
@@ -17,7 +17,7 @@ import { createTestCa, type Pem, type TestCa } from '../support/tls-certs'
 const DAY_MS = 86_400_000
 const timeouts = { connectMs: 3000, tlsSettleMs: 250, callMs: 4000 }
 const options = (endpoints: string[], extra: Partial<ClusterClientOptions> = {}): ClusterClientOptions => ({ endpoints, callTimeoutMs: 4000, ...extra })
-const check = (opts: ClusterClientOptions) => testConnection(opts, etcd3ClientFactory, systemClock, timeouts)
+const check = (opts: ClusterClientOptions) => testConnection(opts, defaultClientFactory, systemClock, timeouts)
 
 async function expectProblem(opts: ClusterClientOptions, problem: ConnectionProblem) {
   const report = await check(opts)
