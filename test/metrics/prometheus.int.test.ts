@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ExposerCommand, ExposerStats } from './fixtures/exposer'
+import { dashboardExpressions } from './support'
 import { rulesWithShortFor, startPrometheus, type PrometheusAlert, type RunningPrometheus } from './prometheus-support'
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
@@ -96,5 +97,15 @@ describe('real Prometheus 2.42 scraping the registry', () => {
         `${perScrapeMs.toFixed(2)} ms CPU per scrape, ${scrapes} scrapes, ${scrapingTo.scrapeBytes} bytes each`,
     )
     expect(scrapes).toBeGreaterThanOrEqual(8)
+  })
+
+  it('every dashboard query runs on Prometheus 2.42 and returns data from the registry', async () => {
+    const server = prometheus as RunningPrometheus
+    const empty: string[] = []
+    for (const expr of dashboardExpressions()) {
+      const promql = expr.replaceAll('$job', '.*etcd.*').replaceAll('$__rate_interval', '1m')
+      if ((await server.query(promql)).size === 0) empty.push(promql)
+    }
+    expect(empty).toEqual([])
   })
 })

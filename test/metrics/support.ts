@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { ETCD_GRPC_METHODS } from '../../core/metrics/grpc-methods'
 import { createMetrics, type MetricsLevel, type QuorumMetrics } from '../../core/metrics/registry'
 
@@ -236,4 +238,19 @@ export function promtoolCheckMetrics(exposition: string): MetricsLint {
   const result = spawnSync('promtool', ['check', 'metrics'], { input: exposition, encoding: 'utf8', timeout: 30_000 })
   const problems = `${result.stdout}${result.stderr}`.split('\n').filter((line) => line.trim().length > 0)
   return { status: result.status, problems, flaggedNames: new Set(problems.map((line) => line.split(' ')[0])) }
+}
+
+/** The parts of build/monitoring/grafana-dashboard.json the tests read. */
+export interface Dashboard {
+  panels: { title: string; targets: { expr: string }[] }[]
+}
+
+/** Reads the shipped Grafana dashboard. */
+export function readDashboard(): Dashboard {
+  return JSON.parse(readFileSync(join(__dirname, '../../build/monitoring/grafana-dashboard.json'), 'utf8')) as Dashboard
+}
+
+/** The dashboard's PromQL expressions, in panel order. */
+export function dashboardExpressions(): string[] {
+  return readDashboard().panels.flatMap((panel) => panel.targets.map((target) => target.expr))
 }
