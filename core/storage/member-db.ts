@@ -1,0 +1,271 @@
+// A member's database: one SQLite file in its data dir, opened with clear startup errors, guarded against a
+// second process, and the transaction that every durable change of the member goes through.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import type { Backend, BackendReader } from '../mvcc/backend'
+import type { ConfState } from '../raft/types'
+import { assert } from '../util/assert'
+import { DbCorruptError, DbLockedError, DbMissingError, ForeignDbError, SchemaTooNewError } from './errors'
+import { SqliteRaftStorage, decodeConfState } from './raft-storage'
+import { APPLICATION_ID, SCHEMA_VERSION, applyPragmas, migrate } from './schema'
+import { SqliteMvccAccess } from './sqlite-backend'
+import { type Statements, prepareStatements } from './statements'
+
+/** File names inside the data dir. */
+export const DB_FILE = 'member.db'
+export const LOCK_FILE = 'member.lock'
+
+export interface OpenMemberDbOptions {
+  dataDir: string
+  /** 'ifMissing' (default): create the data dir and database when neither exists; 'never': must exist. */
+  create?: 'ifMissing' | 'never'
+  /** Check run at open: 'quick' (default, PRAGMA quick_check), 'full' (integrity_check) or 'none'. */
+  integrityCheck?: 'quick' | 'full' | 'none'
+}
+
+/**
+ * The handle a transaction callback gets. It is the MVCC BackendWriter (pass it to KvStore/Lessor writes) and
+ * the first parameter of the Raft and metadata write functions (persistReady, setAppliedIndex, ...). Valid only
+ * inside the callback.
+ */
+export class MemberTx extends SqliteMvccAccess {
+  constructor(
+    statements: Statements,
+    inTransaction: () => boolean,
+    /** The log as seen inside this transaction. */
+    readonly raftStorage: SqliteRaftStorage,
+  ) {
+    super(statements, inTransaction)
+  }
+}
+
+const heldLocks = new Set<string>()
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Takes `<dataDir>/member.lock` (created with O_EXCL, holding our pid). A lock left by a dead process is
+ * taken over; a live holder (or a second open in this process) gives DbLockedError. SQLite's exclusive
+ * locking mode is the second line of defence (see schema.ts applyPragmas).
+ */
+function acquireLock(dataDir: string): string {
+  const path = join(dataDir, LOCK_FILE)
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600)
+      writeSync(fd, `${process.pid}\n`)
+      closeSync(fd)
+      heldLocks.add(path)
+      return path
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+    const pid = Number.parseInt(readFileSync(path, 'utf8').trim(), 10)
+    const mine = pid === process.pid && heldLocks.has(path)
+    if (mine || (Number.isSafeInteger(pid) && pid !== process.pid && pidAlive(pid))) throw new DbLockedError(dataDir, pid)
+    unlinkSync(path)
+  }
+  throw new DbLockedError(dataDir, undefined)
+}
+
+function releaseLock(path: string): void {
+  heldLocks.delete(path)
+  try {
+    unlinkSync(path)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+}
+
+/** Checks the SQLite header and that the file is not shorter than the header says. */
+function checkHeader(path: string): void {
+  const size = statSync(path).size
+  if (size === 0) throw new DbCorruptError(path, 'the file is empty')
+  const header = Buffer.alloc(100)
+  const fd = openSync(path, 'r')
+  try {
+    readSync(fd, header, 0, 100, 0)
+  } finally {
+    closeSync(fd)
+  }
+  if (size < 100 || header.toString('latin1', 0, 16) !== 'SQLite format 3\0') throw new DbCorruptError(path, 'not a SQLite database (bad header)')
+  const rawPageSize = header.readUInt16BE(16)
+  const pageSize = rawPageSize === 1 ? 65536 : rawPageSize
+  const pageCount = header.readUInt32BE(28)
+  const headerValid = header.readUInt32BE(24) === header.readUInt32BE(92)
+  if (headerValid && pageCount > 0 && size < pageCount * pageSize) {
+    throw new DbCorruptError(path, `truncated: ${size} bytes, header says ${pageCount} pages of ${pageSize}`)
+  }
+}
+
+function isSqliteCorruption(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB')
+}
+
+function isSqliteBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
+}
+
+/**
+ * An open member database. `open` never creates over, truncates or migrates data it cannot read: every
+ * problem is a DataDirError (missing, corrupt/truncated, schema too new, locked, foreign file).
+ */
+export class MemberDb implements Backend {
+  /** Raft's read-only view of the log (pass to RawNode). */
+  readonly raftStorage: SqliteRaftStorage
+  private readonly statements: Statements
+  private readonly tx: MemberTx
+  private readonly mvcc: SqliteMvccAccess
+  private closed = false
+
+  private constructor(
+    private readonly db: Database.Database,
+    readonly path: string,
+    private readonly lockPath: string,
+  ) {
+    this.statements = prepareStatements(db)
+    this.raftStorage = new SqliteRaftStorage(this.statements, () => this.confState())
+    const inTx = () => this.db.inTransaction
+    this.tx = new MemberTx(this.statements, inTx, this.raftStorage)
+    this.mvcc = new SqliteMvccAccess(this.statements, inTx)
+  }
+
+  /** Opens (or, when allowed and absent, creates) the member database in `dataDir`. */
+  static open(options: OpenMemberDbOptions): MemberDb {
+    const { dataDir } = options
+    const create = options.create ?? 'ifMissing'
+    const path = join(dataDir, DB_FILE)
+    if (!existsSync(dataDir)) {
+      if (create === 'never') throw new DbMissingError(path, 'the data dir does not exist')
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    }
+    const lockPath = acquireLock(dataDir)
+    try {
+      const exists = existsSync(path)
+      if (!exists) {
+        if (create === 'never') throw new DbMissingError(path, 'no database file in the data dir')
+        if (existsSync(`${path}-wal`)) throw new DbMissingError(path, 'a write-ahead log exists without its database file')
+      } else {
+        checkHeader(path)
+      }
+      let db: Database.Database
+      try {
+        db = new Database(path, { fileMustExist: exists })
+      } catch (error) {
+        if (isSqliteCorruption(error)) throw new DbCorruptError(path, String((error as Error).message))
+        throw error
+      }
+      try {
+        MemberDb.prepare(db, path, exists, options.integrityCheck ?? 'quick')
+      } catch (error) {
+        db.close()
+        if (isSqliteCorruption(error)) throw new DbCorruptError(path, String((error as Error).message))
+        if (isSqliteBusy(error)) throw new DbLockedError(dataDir, undefined)
+        throw error
+      }
+      return new MemberDb(db, path, lockPath)
+    } catch (error) {
+      releaseLock(lockPath)
+      throw error
+    }
+  }
+
+  private static prepare(db: Database.Database, path: string, existed: boolean, check: 'quick' | 'full' | 'none'): void {
+    // Only reads until the file is known to be ours and readable: switching to WAL rewrites the header.
+    db.pragma('locking_mode = EXCLUSIVE')
+    const version = db.pragma('user_version', { simple: true }) as number
+    const appId = db.pragma('application_id', { simple: true }) as number
+    if (existed) {
+      const tables = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() as number
+      if (appId !== APPLICATION_ID && (appId !== 0 || version !== 0 || tables > 0)) {
+        throw new ForeignDbError(path, `application_id ${appId.toString(16)}, ${tables} tables`)
+      }
+      if (version > SCHEMA_VERSION) throw new SchemaTooNewError(path, version, SCHEMA_VERSION)
+      if (check !== 'none') {
+        const rows = db.pragma(check === 'quick' ? 'quick_check' : 'integrity_check', { simple: false }) as { [k: string]: string }[]
+        const messages = rows.map((r) => Object.values(r)[0])
+        if (!(messages.length === 1 && messages[0] === 'ok')) throw new DbCorruptError(path, messages.slice(0, 5).join('; '))
+      }
+    }
+    applyPragmas(db)
+    // take the exclusive lock now (it is kept until close in EXCLUSIVE locking mode)
+    db.exec('BEGIN EXCLUSIVE; COMMIT')
+    migrate(db, version)
+  }
+
+  /**
+   * Runs fn in one SQLite transaction (committed and fsynced when fn returns, rolled back when it throws).
+   * Every durable change of the member goes through here: one per Ready (persistReady) and one per applied
+   * entry (MVCC writes + setAppliedIndex). Not re-entrant.
+   */
+  transaction<T>(fn: (tx: MemberTx) => T): T {
+    assert(!this.closed, 'member database is closed')
+    assert(!this.db.inTransaction, 'nested member database transaction')
+    return this.db.transaction(() => fn(this.tx))()
+  }
+
+  /** Committed MVCC state (Backend.reader). */
+  reader(): BackendReader {
+    return this.mvcc
+  }
+
+  /** File size: page_count x page_size (free pages included, like bbolt's file size). */
+  sizeBytes(): number {
+    const pageCount = this.db.pragma('page_count', { simple: true }) as number
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number
+    return pageCount * pageSize
+  }
+
+  /** Size minus free pages. */
+  sizeInUseBytes(): number {
+    const free = this.db.pragma('freelist_count', { simple: true }) as number
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number
+    return this.sizeBytes() - free * pageSize
+  }
+
+  /** Defragment: VACUUM, then truncate the WAL. */
+  defragment(): void {
+    assert(!this.db.inTransaction, 'defragment inside a transaction')
+    this.db.exec('VACUUM')
+    this.db.pragma('wal_checkpoint(TRUNCATE)')
+  }
+
+  /** PRAGMA integrity_check messages (['ok'] when sound). */
+  integrityCheck(): string[] {
+    const rows = this.db.pragma('integrity_check') as { integrity_check: string }[]
+    return rows.map((r) => r.integrity_check)
+  }
+
+  /** Member metadata value (see metadata.ts for the typed accessors). @internal */
+  getMemberMeta(name: string): string | undefined {
+    return this.statements.memberMetaGet.get(name) as string | undefined
+  }
+
+  /** The conf state recorded by setConfState, if any. */
+  confState(): ConfState | undefined {
+    const text = this.getMemberMeta('conf_state')
+    return text === undefined ? undefined : decodeConfState(text)
+  }
+
+  /** Closes the connection and releases the lock. Idempotent. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    try {
+      this.db.close()
+    } finally {
+      releaseLock(this.lockPath)
+    }
+  }
+}
+

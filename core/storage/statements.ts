@@ -1,0 +1,42 @@
+// Prepared statements of a member database, created once per connection.
+import type Database from 'better-sqlite3'
+
+/** @internal All statements of one connection. */
+export function prepareStatements(db: Database.Database) {
+  const s = {
+    entryRange: db.prepare('SELECT idx, term, type, data FROM raft_entry WHERE idx >= ? AND idx < ? ORDER BY idx'),
+    entryTerm: db.prepare('SELECT term FROM raft_entry WHERE idx = ?').pluck(),
+    entryBounds: db.prepare('SELECT min(idx) AS first, max(idx) AS last FROM raft_entry'),
+    entryInsert: db.prepare('INSERT INTO raft_entry (idx, term, type, data) VALUES (?, ?, ?, ?)'),
+    entryDeleteFrom: db.prepare('DELETE FROM raft_entry WHERE idx >= ?'),
+    entryDeleteBelow: db.prepare('DELETE FROM raft_entry WHERE idx < ?'),
+    entryDeleteAll: db.prepare('DELETE FROM raft_entry'),
+    entryClearData: db.prepare("UPDATE raft_entry SET data = x'', type = 0 WHERE idx = ?"),
+    hardStateGet: db.prepare('SELECT term, vote, commit_index FROM raft_state WHERE id = 1'),
+    hardStateSet: db.prepare('UPDATE raft_state SET term = ?, vote = ?, commit_index = ? WHERE id = 1'),
+    snapshotGet: db.prepare('SELECT idx, term, conf_state, data FROM raft_snapshot WHERE id = 1'),
+    snapshotSet: db.prepare('UPDATE raft_snapshot SET idx = ?, term = ?, conf_state = ?, data = ? WHERE id = 1'),
+    memberMetaGet: db.prepare('SELECT value FROM member_meta WHERE name = ?').pluck(),
+    memberMetaSet: db.prepare('INSERT INTO member_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+    kvGet: db.prepare('SELECT * FROM mvcc_kv WHERE main = ? AND sub = ?').safeIntegers(true),
+    kvRange: db.prepare('SELECT * FROM mvcc_kv WHERE main >= ? AND main < ? ORDER BY main, sub LIMIT ?').safeIntegers(true),
+    kvAll: db.prepare('SELECT * FROM mvcc_kv ORDER BY main, sub').safeIntegers(true),
+    kvInsert: db.prepare(
+      'INSERT INTO mvcc_kv (main, sub, tombstone, key, value, create_revision, mod_revision, version, lease) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    kvRevisionsUpTo: db.prepare('SELECT main, sub FROM mvcc_kv WHERE main <= ? ORDER BY main, sub'),
+    kvDelete: db.prepare('DELETE FROM mvcc_kv WHERE main = ? AND sub = ?'),
+    mvccMetaGet: db.prepare('SELECT value FROM mvcc_meta WHERE name = ?').pluck(),
+    mvccMetaSet: db.prepare('INSERT INTO mvcc_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+    leaseAll: db.prepare('SELECT id, ttl, remaining_ttl FROM mvcc_lease ORDER BY id').safeIntegers(true),
+    leasePut: db.prepare('INSERT INTO mvcc_lease (id, ttl, remaining_ttl) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET ttl = excluded.ttl, remaining_ttl = excluded.remaining_ttl'),
+    leaseDelete: db.prepare('DELETE FROM mvcc_lease WHERE id = ?'),
+    alarmAll: db.prepare('SELECT member_id, alarm FROM mvcc_alarm ORDER BY member_id, alarm'),
+    alarmPut: db.prepare('INSERT OR IGNORE INTO mvcc_alarm (member_id, alarm) VALUES (?, ?)'),
+    alarmDelete: db.prepare('DELETE FROM mvcc_alarm WHERE member_id = ? AND alarm = ?'),
+  }
+  return s
+}
+
+/** @internal */
+export type Statements = ReturnType<typeof prepareStatements>
