@@ -16,7 +16,18 @@ import type { Violation } from './violation'
 export function checkWatches(history: History, log: ChangeLog): Violation[] {
   const violations: Violation[] = []
   const logRevisions = [...log.byRevision.keys()].sort((a, b) => a - b)
-  const firstLogRevisionFrom = (revision: number): number | undefined => logRevisions.find((r) => r >= revision)
+  /** Index of the first log revision >= `revision` (binary search; the log is sorted). */
+  const indexFrom = (revision: number): number => {
+    let lo = 0
+    let hi = logRevisions.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (logRevisions[mid] < revision) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+  const firstLogRevisionFrom = (revision: number): number | undefined => logRevisions[indexFrom(revision)]
   const report = (code: Violation['code'], watcherId: number, revision: number, message: string, events: WatchEvent[]) =>
     violations.push({ code, revision, message: `watcher ${watcherId}: ${message}`, operations: [], events: events.map((event) => ({ watcherId, revision: event.kv.modRevision, event })) })
 
@@ -54,7 +65,7 @@ export function checkWatches(history: History, log: ChangeLog): Violation[] {
           }
           // The first event of a segment is judged by the resumable check above, against its start revision.
           if (revision > last && last > 0 && !startsSegment) {
-            const skipped = logRevisions.filter((r) => r > last && r < revision)
+            const skipped = logRevisions.slice(indexFrom(last + 1), indexFrom(revision))
             if (skipped.length > 0) {
               report('watch-gap', watcherId, revision, `revisions ${skipped.join(', ')} skipped between ${last} and ${revision}`, lastEvent ? [lastEvent, event] : [event])
             }

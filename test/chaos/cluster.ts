@@ -1,0 +1,74 @@
+import { Etcd3 } from 'etcd3'
+import { startEtcd, type EtcdCluster } from '../support/etcd'
+import { noRetries } from './etcd-client'
+
+/**
+ * The system under test, as the chaos harness sees it: members with client URLs, process-level faults, and
+ * (optionally) network partitions. Real etcd 3.4 implements it today (`startEtcdUnderTest`); Quorum's own
+ * cluster launcher plugs in here later, and the whole suite (traffic, faults, checkers) runs unchanged.
+ *
+ * Contract: the cluster starts empty (revision 1, no keys); every method targets a member by index; a
+ * killed member keeps its data dir and `restart` brings it back with the same identity.
+ */
+export interface ClusterUnderTest {
+  /** Name for reports, e.g. "etcd 3.4.23". */
+  readonly label: string
+  readonly members: ReadonlyArray<{ name: string; clientUrl: string }>
+  /** Index of the member that currently believes it leads, or null if none answers as leader. */
+  leaderIndex(): Promise<number | null>
+  /** SIGKILL (no clean shutdown). */
+  kill(index: number): void
+  /** Starts a killed member again and waits until it serves. */
+  restart(index: number): Promise<void>
+  /** SIGSTOP / SIGCONT of the member's process. */
+  pause(index: number): void
+  resume(index: number): void
+  isRunning(index: number): boolean
+  /** Kills every member and removes all data. */
+  stop(): Promise<void>
+}
+
+/** Options for the etcd adapter. */
+export interface EtcdUnderTestOptions {
+  size?: number
+  /** Passed to etcd as --snapshot-count (small values exercise snapshot sending on restart). */
+  snapshotCount?: number
+}
+
+/** Starts a real etcd 3.4 cluster (test/support/etcd.ts) behind the `ClusterUnderTest` interface. */
+export async function startEtcdUnderTest(options: EtcdUnderTestOptions = {}): Promise<ClusterUnderTest> {
+  const cluster: EtcdCluster = await startEtcd({ size: options.size ?? 3, extraArgs: ['--snapshot-count', String(options.snapshotCount ?? 500)] })
+  const version = (await (await fetch(`${cluster.members[0].clientUrl}/version`)).json()) as { etcdserver?: string }
+  const admins = cluster.members.map((m) => new Etcd3({ hosts: m.clientUrl, faultHandling: noRetries() }))
+  const signal = (index: number, name: NodeJS.Signals) => {
+    const child = cluster.members[index].process
+    if (child && child.exitCode === null && child.signalCode === null) child.kill(name)
+  }
+  return {
+    label: `etcd ${version.etcdserver ?? '3.4'}`,
+    members: cluster.members.map((m) => ({ name: m.name, clientUrl: m.clientUrl })),
+    async leaderIndex() {
+      const answers = await Promise.all(
+        admins.map(async (admin, index) => {
+          if (cluster.members[index].process === null) return null
+          try {
+            const status = await admin.maintenance.status({ deadline: Date.now() + 500 })
+            return status.leader === status.header.member_id ? index : null
+          } catch {
+            return null // a paused, partitioned or restarting member cannot say; ask the others
+          }
+        }),
+      )
+      return answers.find((a) => a !== null) ?? null
+    },
+    kill: (index) => cluster.kill(index),
+    restart: (index) => cluster.restart(index),
+    pause: (index) => signal(index, 'SIGSTOP'),
+    resume: (index) => signal(index, 'SIGCONT'),
+    isRunning: (index) => cluster.members[index].process !== null,
+    async stop() {
+      for (const admin of admins) admin.close()
+      await cluster.stop()
+    },
+  }
+}

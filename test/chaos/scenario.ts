@@ -1,0 +1,121 @@
+import { seededRand } from '../../core/util/rand'
+import { checkHistory, type CheckReport } from './checker/index'
+import { startEtcdUnderTest, type ClusterUnderTest } from './cluster'
+import { RecordingClient } from './etcd-client'
+import { injectFaults, LivenessError, type FaultFamily, type FaultRecord } from './faults'
+import { HistoryRecorder, monotonicMs, type History } from './history'
+import { KEY_PREFIX, startWatchers, Workload } from './workload'
+
+/** The scenarios `npm run chaos -- --scenario NAME` knows; one fault family each. */
+export const SCENARIOS: Record<string, { fault: FaultFamily; description: string }> = {
+  baseline: { fault: 'none', description: 'no fault: traffic only (calibrates the checkers)' },
+  'kill-leader': { fault: 'kill-leader', description: 'kill -9 the leader, restart it, repeat' },
+  'kill-follower': { fault: 'kill-follower', description: 'kill -9 a follower, restart it, repeat' },
+  'kill-random': { fault: 'kill-random', description: 'kill -9 a random member, restart it, repeat' },
+  'pause-leader': { fault: 'pause-leader', description: 'SIGSTOP the leader past the election timeout, SIGCONT, repeat' },
+  'pause-follower': { fault: 'pause-follower', description: 'SIGSTOP a follower, SIGCONT, repeat' },
+  'pause-random': { fault: 'pause-random', description: 'SIGSTOP a random member, SIGCONT, repeat' },
+}
+
+/** Targets the harness can start; Quorum joins this list once its server exists. */
+export type Target = 'etcd'
+
+/** One run's parameters. */
+export interface ScenarioOptions {
+  scenario: string
+  seed: number
+  durationS: number
+  target: Target
+  /** Negative control: serializable reads recorded as linearizable. The checkers must find violations. */
+  lieAboutSerializableReads?: boolean
+  clients?: number
+  timeoutMs?: number
+  thinkMs?: number
+}
+
+/** Everything one run produced. Times are monotonic ms (the history's clock). */
+export interface ScenarioResult {
+  options: ScenarioOptions
+  cluster: string
+  faults: FaultRecord[]
+  history: History
+  check: CheckReport
+  /** How long the final write took after healing (the liveness probe), in ms; null if it never succeeded. */
+  recoveryMs: number | null
+  trafficMs: number
+  totalMs: number
+  error?: string
+}
+
+async function startCluster(target: Target): Promise<ClusterUnderTest> {
+  switch (target) {
+    case 'etcd':
+      return startEtcdUnderTest({ size: 3, snapshotCount: 500 })
+  }
+}
+
+/**
+ * After healing: write `chaos/final` through all members until it is acknowledged (liveness), then wait for
+ * every watcher to deliver its revision. Returns the final revision and how long the write took.
+ */
+async function settle(cluster: ClusterUnderTest, recorder: HistoryRecorder, watchers: ReturnType<typeof startWatchers>, deadlineMs: number) {
+  const started = monotonicMs()
+  const client = new RecordingClient(recorder, 1000, cluster.members.map((m) => m.clientUrl), { timeoutMs: 2000 })
+  let finalRevision: number | undefined
+  try {
+    for (let attempt = 0; finalRevision === undefined && monotonicMs() < deadlineMs; attempt++) {
+      const { response } = await client.send({ kind: 'put', key: `${KEY_PREFIX}final`, value: `final-${attempt}` })
+      if (response) finalRevision = response.revision
+      else await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  } finally {
+    client.close()
+  }
+  const recoveryMs = finalRevision === undefined ? null : monotonicMs() - started
+  while (finalRevision !== undefined && watchers.some((w) => w.lastRevision < finalRevision) && monotonicMs() < deadlineMs) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return { finalRevision, recoveryMs }
+}
+
+/** Starts a fresh cluster, runs traffic with the scenario's faults, heals, checks, and stops the cluster. */
+export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
+  const spec = SCENARIOS[options.scenario]
+  if (!spec) throw new Error(`unknown scenario ${options.scenario}; known: ${Object.keys(SCENARIOS).join(', ')}`)
+  const began = monotonicMs()
+  const rand = seededRand(options.seed)
+  const cluster = await startCluster(options.target)
+  const recorder = new HistoryRecorder()
+  const faults: FaultRecord[] = []
+  let error: string | undefined
+  let settled: { finalRevision?: number; recoveryMs: number | null } = { recoveryMs: null }
+  let trafficMs = 0
+  try {
+    const watchers = startWatchers(cluster, recorder)
+    const workload = new Workload(cluster, recorder, rand, {
+      clients: options.clients ?? 6,
+      timeoutMs: options.timeoutMs ?? 1000,
+      thinkMs: options.thinkMs ?? 4,
+      lieAboutSerializableReads: options.lieAboutSerializableReads,
+    })
+    const trafficStart = monotonicMs()
+    workload.start()
+    try {
+      await injectFaults(cluster, spec.fault, rand, trafficStart + options.durationS * 1000, faults)
+      const remaining = trafficStart + options.durationS * 1000 - monotonicMs()
+      if (remaining > 0) await new Promise((resolve) => setTimeout(resolve, remaining))
+    } catch (caught) {
+      error = caught instanceof LivenessError ? `liveness: ${caught.message}` : String(caught)
+    } finally {
+      await workload.stop()
+      trafficMs = monotonicMs() - trafficStart
+    }
+    settled = await settle(cluster, recorder, watchers, monotonicMs() + 30_000)
+    if (settled.recoveryMs === null) error ??= 'liveness: the final write was never acknowledged within 30 s'
+    await Promise.all(watchers.map((w) => w.stop()))
+  } finally {
+    await cluster.stop()
+  }
+  const history = recorder.history(settled.finalRevision)
+  return { options, cluster: cluster.label, faults, history, check: checkHistory(history), recoveryMs: settled.recoveryMs, trafficMs, totalMs: monotonicMs() - began, error }
+}
