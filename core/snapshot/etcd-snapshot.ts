@@ -22,7 +22,6 @@ import {
   decodeMember,
   decodeRevisionKey,
   decodeUint64BE,
-  encodeRevisionKey,
   parseHexId,
   type AuthRoleRecord,
   type AuthUserRecord,
@@ -225,16 +224,17 @@ export class EtcdSnapshot {
   }
 
   /**
-   * The live keys at the snapshot's revision in key byte order, as `etcdctl get "" --from-key` lists them:
-   * for each key its newest revision, unless that is a tombstone. Two passes: the first keeps only
+   * The live keys at the snapshot's revision, what `etcdctl get "" --from-key` lists: for each key its newest
+   * revision, unless that is a tombstone. NB: yielded in revision order (ascending modRevision), not key
+   * order; sort if you need etcd's order. Two sequential passes over the `key` bucket: the first keeps only
    * key -> newest revision (memory grows with the number of distinct keys, not with values), the second
-   * seeks each newest revision and decodes it. Key and value are copies.
+   * yields the entries that are newest. Key and value are copies the caller owns.
    */
   *latestState(): Generator<LiveKeyValue> {
     yield* guarded(this.latestStateUnguarded())
   }
 
-  /** Revision and key count of the live state without materialising it (one pass, index only). */
+  /** Number of live keys (one pass over the `key` bucket, building only the key -> newest revision index). */
   liveKeyCount(): number {
     return guard(() => {
       let count = 0
@@ -334,19 +334,10 @@ export class EtcdSnapshot {
 
   private *latestStateUnguarded(): Generator<LiveKeyValue> {
     const newest = this.newestRevisions()
-    const live = [...newest.entries()].filter(([, revision]) => !revision.tombstone).map(([key]) => key)
-    // latin1 maps each byte to one UTF-16 unit, so string order is byte order.
-    live.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-    const cursor = this.requiredBucket(KEY_BUCKET).cursor()
-    for (const key of live) {
-      const revision = newest.get(key) as RevisionKey
-      newest.delete(key)
-      const wanted = encodeRevisionKey(revision)
-      const entry = cursor.seek(wanted)
-      if (!entry || !entry.key.equals(wanted) || entry.value === null) {
-        throw new SnapshotError('SNAPSHOT_CORRUPT', `revision ${revision.main}_${revision.sub} vanished from the key bucket`)
-      }
-      const kv = decodeKeyValue(entry.value)
+    for (const { revision, kv } of this.revisionsUnguarded()) {
+      if (revision.tombstone) continue
+      const latest = newest.get(kv.key.toString('latin1'))
+      if (latest?.main !== revision.main || latest.sub !== revision.sub) continue
       yield { ...kv, key: Buffer.from(kv.key), value: Buffer.from(kv.value) }
     }
   }

@@ -50,7 +50,7 @@ describe('etcd MVCC content', () => {
   it('latest state equals `etcdctl get "" --from-key` byte for byte (keys, values, revisions, versions, leases)', () => {
     const expected = etcdctlLiveKeys(fixtureText('tiny.get.json'))
     const actual = withSnapshot(tinySnapshot(), (snapshot) =>
-      [...snapshot.latestState()].map((kv) => ({
+      [...snapshot.latestState()].sort((a, b) => Buffer.compare(a.key, b.key)).map((kv) => ({
         key: kv.key.toString('base64'),
         value: kv.value.toString('base64'),
         createRevision: kv.createRevision,
@@ -62,6 +62,14 @@ describe('etcd MVCC content', () => {
     expect(actual.length).toBeGreaterThan(200)
     expect(actual).toEqual(expected)
     withSnapshot(tinySnapshot(), (snapshot) => expect(snapshot.liveKeyCount()).toBe(expected.length))
+  })
+
+  it('yields the latest state in revision order, each key once', () => {
+    withSnapshot(tinySnapshot(), (snapshot) => {
+      const live = [...snapshot.latestState()]
+      for (let i = 1; i < live.length; i++) expect(live[i - 1].modRevision).toBeLessThanOrEqual(live[i].modRevision)
+      expect(new Set(live.map((kv) => kv.key.toString('latin1'))).size).toBe(live.length)
+    })
   })
 
   it('iterates revisions in order, sub revisions inside one transaction, tombstones marked and keyed', () => {
