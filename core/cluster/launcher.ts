@@ -138,6 +138,11 @@ export class LocalCluster {
     return cluster
   }
 
+  /** Writes the manifest after changes made through `manifest`. */
+  save(): void {
+    writeManifest(this.dir, this.manifest)
+  }
+
   /** The member named `name`. */
   member(name: string): ManifestMember {
     const member = this.manifest.members.find((m) => m.name === name)
