@@ -1,4 +1,6 @@
 import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
 
 // The desktop app's own SQLite database (not a cluster's data): connection profiles with their encrypted
 // secrets, and small app settings. One file under the user data directory; every write is one statement or
@@ -59,7 +61,9 @@ function fromRow(row: ConnectionRow): StoredConnection {
 export class AppStore {
   private readonly db: Database.Database
 
+  /** Opens (creating the file and its directory, mode 0700, if needed) and migrates the database at `path`. */
   constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
     this.db = new Database(path)
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = NORMAL')

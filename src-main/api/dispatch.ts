@@ -1,4 +1,4 @@
-import type { AdminApi, AdminMethod, Result } from './admin-api'
+import type { AdminApi, AdminEvent, AdminMethod, Result, Unsubscribe } from './admin-api'
 import { ADMIN_ARG_SCHEMAS } from './admin-schemas'
 
 /**
@@ -19,4 +19,10 @@ export async function dispatchAdminCall(api: AdminApi, method: AdminMethod, args
   } catch (error) {
     return { ok: false, error: { code: 'internal', message: error instanceof Error ? error.message : String(error) } }
   }
+}
+
+/** Subscribes to one contract event by name with an untyped listener (the payload is forwarded as is). */
+export function subscribeAdminEvent(api: AdminApi, name: AdminEvent, listener: (payload: unknown) => void): Unsubscribe {
+  const on = api[name] as (listener: (payload: unknown) => void) => Unsubscribe
+  return on.call(api, listener)
 }

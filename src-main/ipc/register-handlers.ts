@@ -8,7 +8,7 @@ import {
   type Result,
   type Unsubscribe,
 } from '../api/admin-api'
-import { dispatchAdminCall } from '../api/dispatch'
+import { dispatchAdminCall, subscribeAdminEvent } from '../api/dispatch'
 
 // The IPC side of the contract: one `admin:<method>` handler per name in ADMIN_METHODS and one forwarder per
 // event. The structural types below are the slices of Electron's ipcMain / IpcMainInvokeEvent / WebContents
@@ -77,7 +77,7 @@ export function registerAdminHandlers(
     })
   }
   const unsubscribes: Unsubscribe[] = ADMIN_EVENTS.map((name: AdminEvent) =>
-    subscribe(api, name, (payload) => {
+    subscribeAdminEvent(api, name, (payload) => {
       for (const target of targets()) {
         if (policy.isOurWebContents(target.id) && !target.isDestroyed()) target.send(eventChannel(name), payload)
       }
@@ -87,10 +87,4 @@ export function registerAdminHandlers(
     for (const method of ADMIN_METHODS) ipcMain.removeHandler(methodChannel(method))
     for (const unsubscribe of unsubscribes) unsubscribe()
   }
-}
-
-/** Subscribes to one contract event by name with an untyped listener (the payload is forwarded as is). */
-export function subscribe(api: AdminApi, name: AdminEvent, listener: (payload: unknown) => void): Unsubscribe {
-  const on = api[name] as (listener: (payload: unknown) => void) => Unsubscribe
-  return on.call(api, listener)
 }

@@ -1,5 +1,33 @@
 import type { Command } from 'commander'
+import { existsSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { intOption } from '../../core/cli/options'
+import { AppStore } from '../../core/storage/app-store'
+import { systemClock } from '../../core/util/clock'
+import { AdminService } from '../services/admin-service'
+import { defaultClientFactory } from '../services/client-factory'
+import { ConnectionService } from '../services/connections'
+import { KeyFileCipher } from '../services/secret-cipher'
+import { startWebServer } from './server'
+import { version } from '../../package.json'
+
+/** The app's data directory in web mode: `--data-dir`, else $QUORUM_DATA_DIR, else $XDG_CONFIG_HOME/quorum. */
+export function defaultDataDir(): string {
+  return process.env.QUORUM_DATA_DIR || join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'quorum')
+}
+
+/** The built renderer next to this bundle (out/main → out/renderer), or out/renderer when run from source. */
+function findRendererDir(): string {
+  const candidates = ['../renderer', '../../out/renderer'].map((relative) => fileURLToPath(new URL(relative, import.meta.url)))
+  return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? candidates[0]
+}
+
+interface UiOptions {
+  port: number
+  dataDir?: string
+}
 
 /** `quorum ui`: serves the app in a browser (web mode) on 127.0.0.1 with a random token. */
 export function registerUiCommand(program: Command): void {
@@ -7,8 +35,33 @@ export function registerUiCommand(program: Command): void {
     .command('ui')
     .description('serve the Quorum app to a browser on 127.0.0.1 (web mode), protected by a random token')
     .option('--port <port>', 'TCP port on 127.0.0.1 (0 picks a free one)', intOption(0, 65535), 0)
-    .action(() => {
-      console.error('quorum ui: not available yet in this build')
-      process.exitCode = 1
+    .option('--data-dir <dir>', 'where the app keeps its database and secret key (default $QUORUM_DATA_DIR or ~/.config/quorum)')
+    .action(async (options: UiOptions) => {
+      const rendererDir = findRendererDir()
+      if (!existsSync(join(rendererDir, 'index.html'))) {
+        console.error(`quorum ui: the app is not built (${rendererDir}/index.html is missing); run \`npm run build\``)
+        process.exitCode = 1
+        return
+      }
+      const dataDir = options.dataDir ?? defaultDataDir()
+      const store = new AppStore(join(dataDir, 'quorum.db'))
+      const cipher = new KeyFileCipher(join(dataDir, 'secret.key'))
+      const service = new AdminService({
+        appInfo: { version, mode: 'web', platform: process.platform, secretStorage: cipher.kind },
+        connections: new ConnectionService(store, cipher, systemClock),
+        createClient: defaultClientFactory,
+        clock: systemClock,
+      })
+      const server = await startWebServer({ api: service, rendererDir, port: options.port })
+      console.log(`Quorum web mode (data in ${dataDir}). Open this URL in a browser on this machine:`)
+      console.log(server.url)
+      await new Promise<void>((resolveStop) => {
+        const stop = () => resolveStop()
+        process.once('SIGINT', stop)
+        process.once('SIGTERM', stop)
+      })
+      await server.close()
+      await service.close()
+      store.close()
     })
 }
