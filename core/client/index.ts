@@ -19,3 +19,6 @@ export type {
 } from './kv'
 export type { Member, MemberAddResult, MembersResult } from './cluster'
 export type { Alarm, AlarmName, MemberStatus, ServingState } from './maintenance'
+export { Watcher, WatchCompactedError, type WatchBatch, type WatchEvent, type WatcherEvents, type WatchOptions } from './watch'
+export { LeaseKeeper, type LeaseGrant, type LeaseKeepAliveResult, type LeaseKeeperEvents, type LeaseTimeToLive } from './lease'
+export type { AuthStatus, Permission, PermissionKind } from './auth'

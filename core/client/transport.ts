@@ -1,6 +1,5 @@
 import * as grpc from '@grpc/grpc-js'
 import { serviceMethods } from '../proto/services'
-import type * as pb from '../proto/types'
 import { ClientClosedError, etcdCodeOf, isServiceError, toClientError } from './errors'
 
 /** TLS settings for every endpoint. PEM text or buffers. `servername` overrides the name checked against the cert. */
@@ -323,9 +322,9 @@ export class Transport {
    * caller owns reconnects (watch and keepalive resume on their own terms).
    */
   async openStream<Request, Response>(
-    method: grpc.MethodDefinition<pb.Encodable<Request>, Response>,
+    method: grpc.MethodDefinition<Request, Response>,
     options: CallOptions & { index?: number } = {},
-  ): Promise<{ index: number; token: string | null; stream: grpc.ClientDuplexStream<pb.Encodable<Request>, Response> }> {
+  ): Promise<{ index: number; token: string | null; stream: grpc.ClientDuplexStream<Request, Response> }> {
     const metadata = await this.metadata(options)
     const index = options.index ?? this.current
     const stream = this.channel(index).makeBidiStreamRequest(
