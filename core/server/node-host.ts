@@ -1,7 +1,5 @@
 import { RawNode } from '../raft/raw-node'
-import { decodeConfChange } from '../raft/confchange/codec'
 import {
-  EntryType,
   StateType,
   type ConfChange,
   type ConfState,
@@ -15,30 +13,37 @@ import {
 } from '../raft/types'
 import { assert } from '../util/assert'
 
-/** The durable side of the Raft log, written only by the host. */
-export interface HostLogStorage {
+/** What the host persists and applies for one Ready. */
+export interface ReadyWork {
+  hardState?: HardState
+  entries: Entry[]
+  snapshot?: Snapshot
+  committedEntries: Entry[]
+}
+
+/** Applies a committed membership change to Raft and returns the resulting configuration. */
+export type ConfChangeApplier = (change: ConfChange) => ConfState
+
+/**
+ * The member's durable state: Raft log and replicated state machine (MVCC, leases, auth, membership) in one
+ * database, written only by the host.
+ */
+export interface HostStore {
+  /** Index of the last applied entry, as durably recorded with the state it produced. */
+  appliedIndex(): number
   /**
-   * Makes snapshot (if any), entries and hard state durable in ONE transaction. Must not return before the
-   * data is on disk when `mustSync` is true.
+   * In ONE durable transaction, in this order: install the snapshot (log and state machine), append the
+   * entries, store the hard state, apply the committed entries in log order (normal entries to the state
+   * machine; conf changes through `applyConfChange`, then recorded) and record the last applied index.
+   * Entries at or below the applied index are skipped (replay after a crash). Results for waiting callers
+   * are published only after the commit.
    */
-  persistReady(ready: { hardState?: HardState; entries: Entry[]; snapshot?: Snapshot }, mustSync: boolean): void
+  commitReady(work: ReadyWork, applyConfChange: ConfChangeApplier): void
   /**
    * Records a snapshot at applied `index` (its term comes from the log) with `confState`, and drops log
    * entries before `compactIndex` (<= index), keeping a catch-up margin for slow followers.
    */
   createSnapshot(index: number, confState: ConfState, compactIndex: number): void
-}
-
-/** The replicated state machine (MVCC, leases, auth, membership), applied by the host in log order. */
-export interface StateMachine {
-  /** Index of the last applied entry, as durably recorded with the state it produced. */
-  appliedIndex(): number
-  /** Applies one normal entry; records `entry.index` as applied in the same transaction. */
-  applyEntry(entry: Entry): void
-  /** Applies a membership change after Raft accepted it; records the index and the new ConfState. */
-  applyConfChange(entry: Entry, change: ConfChange, confState: ConfState): void
-  /** Replaces the whole state with a snapshot received from the leader. */
-  restoreSnapshot(snapshot: Snapshot): void
 }
 
 /** What the host needs from the peer transport. */
@@ -48,8 +53,7 @@ export interface HostTransport {
 
 export interface NodeHostOptions {
   node: RawNode
-  log: HostLogStorage
-  stateMachine: StateMachine
+  store: HostStore
   transport: HostTransport
   /** Wall-clock ms between Raft ticks (etcd: --heartbeat-interval; one heartbeat per tick). */
   tickMs: number
@@ -63,18 +67,20 @@ export interface NodeHostOptions {
   onApplied?: (index: number) => void
   /** Called once when a storage or apply step throws: the member must stop (fail-stop). */
   onFatal?: (error: Error) => void
-  /** Durations for metrics: persist (fsync) and apply of each Ready, in ms. */
-  onTimings?: (timings: { persistMs: number; applyMs: number; entries: number; committed: number }) => void
+  /** Duration of each Ready's durable transaction (persist + apply + fsync) in ms, for metrics. */
+  onTimings?: (timings: { commitMs: number; entries: number; committed: number }) => void
 }
 
 /**
  * Drives one RawNode. The only place that orders I/O; for every Ready, in this order:
  *
- *   1. persist snapshot + hard state + entries in one durable transaction   (Raft §5: state before messages)
- *   2. send messages                                                         (only after 1 is durable)
- *   3. restore the snapshot, then apply committed entries in log order       (each records its index)
- *   4. advance()
+ *   1. one durable transaction: snapshot + entries + hard state, then the committed entries applied in log
+ *      order with the applied index                          (Raft §5: state is durable before messages)
+ *   2. send messages                                          (only after 1 is on disk)
+ *   3. advance(), then tell waiters what was applied
  *
+ * Persisting and applying in one transaction costs one fsync per Ready instead of two; it is safe because
+ * applying only reads entries that are committed, hence already durable on a quorum, and it is atomic.
  * Ticks come from a timer; Readies are processed on the next turn of the event loop after any input
  * (`step`, `propose`, tick), so proposals that arrive together are persisted in one write (batching).
  * Everything is synchronous (better-sqlite3), so no input interleaves with a Ready in progress.
@@ -91,7 +97,7 @@ export class NodeHost {
 
   constructor(options: NodeHostOptions) {
     this.options = options
-    this.appliedIndex = options.stateMachine.appliedIndex()
+    this.appliedIndex = options.store.appliedIndex()
     this.snapshotIndex = this.appliedIndex
   }
 
@@ -150,7 +156,7 @@ export class NodeHost {
 
   /** Processes every available Ready now (tests and shutdown call it directly). */
   processReadies(): void {
-    const { node, log, stateMachine, transport } = this.options
+    const { node, store, transport } = this.options
     try {
       while (!this.stopped && node.hasReady()) {
         const ready = node.ready()
@@ -159,28 +165,28 @@ export class NodeHost {
           this.role = ready.softState.raftState
           this.options.onSoftState?.(ready.softState)
         }
-        const persistStart = performance.now()
-        if (ready.hardState || ready.entries.length > 0 || ready.snapshot) {
-          log.persistReady({ hardState: ready.hardState, entries: ready.entries, snapshot: ready.snapshot }, ready.mustSync)
+        const started = performance.now()
+        const committed = ready.committedEntries.filter((entry) => entry.index > this.appliedIndex)
+        if (ready.hardState || ready.entries.length > 0 || ready.snapshot || committed.length > 0) {
+          store.commitReady(
+            { hardState: ready.hardState, entries: ready.entries, snapshot: ready.snapshot, committedEntries: committed },
+            (change) => node.applyConfChange(change),
+          )
         }
-        const persistMs = performance.now() - persistStart
+        const commitMs = performance.now() - started
         transport.send(ready.messages)
-        const applyStart = performance.now()
         if (ready.snapshot) {
-          stateMachine.restoreSnapshot(ready.snapshot)
           this.appliedIndex = ready.snapshot.metadata.index
           this.snapshotIndex = this.appliedIndex
         }
-        for (const entry of ready.committedEntries) this.applyEntry(entry)
+        if (committed.length > 0) {
+          assert(committed[0].index === this.appliedIndex + 1, () => `apply gap: entry ${committed[0].index} after applied ${this.appliedIndex}`)
+          this.appliedIndex = committed[committed.length - 1].index
+        }
         if (ready.readStates.length > 0) this.options.onReadStates?.(ready.readStates)
         node.advance()
-        if (ready.committedEntries.length > 0 || ready.snapshot) this.options.onApplied?.(this.appliedIndex)
-        this.options.onTimings?.({
-          persistMs,
-          applyMs: performance.now() - applyStart,
-          entries: ready.entries.length,
-          committed: ready.committedEntries.length,
-        })
+        if (committed.length > 0 || ready.snapshot) this.options.onApplied?.(this.appliedIndex)
+        this.options.onTimings?.({ commitMs, entries: ready.entries.length, committed: committed.length })
         this.maybeSnapshot()
       }
     } catch (error) {
@@ -189,26 +195,13 @@ export class NodeHost {
     }
   }
 
-  private applyEntry(entry: Entry): void {
-    assert(entry.index === this.appliedIndex + 1 || entry.index <= this.appliedIndex, () => `apply gap: entry ${entry.index} after applied ${this.appliedIndex}`)
-    if (entry.index <= this.appliedIndex) return // already applied before a restart (replay skips it)
-    if (entry.type === EntryType.ConfChange) {
-      const change = decodeConfChange(entry.data)
-      const confState = this.options.node.applyConfChange(change)
-      this.options.stateMachine.applyConfChange(entry, change, confState)
-    } else {
-      this.options.stateMachine.applyEntry(entry)
-    }
-    this.appliedIndex = entry.index
-  }
-
   private maybeSnapshot(): void {
     const { snapshotCount } = this.options
     if (this.appliedIndex - this.snapshotIndex < snapshotCount) return
     const status = this.options.node.status()
     const catchUp = this.options.snapshotCatchUpEntries ?? 5000
     const compactIndex = Math.max(1, this.appliedIndex - catchUp)
-    this.options.log.createSnapshot(this.appliedIndex, status.config, compactIndex)
+    this.options.store.createSnapshot(this.appliedIndex, status.config, compactIndex)
     this.snapshotIndex = this.appliedIndex
   }
 }

@@ -1,50 +1,46 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryStorage } from '../../core/raft/memory-storage'
 import { RawNode } from '../../core/raft/raw-node'
-import { ConfChangeType, StateType, type ConfChange, type ConfState, type Entry, type HardState, type Message, type NodeId, type Snapshot } from '../../core/raft/types'
-import { NodeHost, type HostLogStorage, type StateMachine } from '../../core/server/node-host'
+import { decodeConfChange } from '../../core/raft/confchange/codec'
+import { ConfChangeType, EntryType, StateType, type ConfChange, type ConfState, type Message, type NodeId } from '../../core/raft/types'
+import { NodeHost, type ConfChangeApplier, type HostStore, type ReadyWork } from '../../core/server/node-host'
 import { seededRand } from '../../core/util/rand'
 
 // Drives three NodeHosts in one process over MemoryStorage, with messages delivered on the next turn of the
 // event loop, to check the host's Ready ordering and apply bookkeeping (the Raft rules have their own tests).
 
-class RecordingLog implements HostLogStorage {
+class RecordingStore implements HostStore {
   readonly storage = new MemoryStorage()
-  /** Every persist call in order, to check ordering against sends. */
-  readonly events: string[]
-  constructor(events: string[]) {
-    this.events = events
+  applied = 0
+  readonly values: string[] = []
+  readonly changes: ConfChange[] = []
+  constructor(readonly events: string[]) {}
+  appliedIndex(): number {
+    return this.applied
   }
-  persistReady(ready: { hardState?: HardState; entries: Entry[]; snapshot?: Snapshot }): void {
-    if (ready.snapshot) this.storage.applySnapshot(ready.snapshot)
-    if (ready.entries.length > 0) this.storage.append(ready.entries)
-    if (ready.hardState) this.storage.setHardState(ready.hardState)
-    this.events.push(`persist:${ready.entries.map((e) => e.index).join(',')}`)
+  commitReady(work: ReadyWork, applyConfChange: ConfChangeApplier): void {
+    if (work.snapshot) {
+      this.storage.applySnapshot(work.snapshot)
+      this.applied = work.snapshot.metadata.index
+    }
+    if (work.entries.length > 0) this.storage.append(work.entries)
+    if (work.hardState) this.storage.setHardState(work.hardState)
+    for (const entry of work.committedEntries) {
+      if (entry.type === EntryType.ConfChange) {
+        const change = decodeConfChange(entry.data)
+        applyConfChange(change)
+        this.changes.push(change)
+      } else if (entry.data.length > 0) {
+        this.values.push(new TextDecoder().decode(entry.data))
+      }
+      this.applied = entry.index
+    }
+    this.events.push(`persist:${work.entries.map((e) => e.index).join(',')}`)
   }
   createSnapshot(index: number, confState: ConfState, compactIndex: number): void {
     this.storage.createSnapshot(index, confState, new Uint8Array())
     this.storage.compact(compactIndex)
     this.events.push(`snapshot:${index}`)
-  }
-}
-
-class RecordingStateMachine implements StateMachine {
-  applied = 0
-  readonly values: string[] = []
-  readonly changes: ConfChange[] = []
-  appliedIndex(): number {
-    return this.applied
-  }
-  applyEntry(entry: Entry): void {
-    if (entry.data.length > 0) this.values.push(new TextDecoder().decode(entry.data))
-    this.applied = entry.index
-  }
-  applyConfChange(entry: Entry, change: ConfChange): void {
-    this.changes.push(change)
-    this.applied = entry.index
-  }
-  restoreSnapshot(snapshot: Snapshot): void {
-    this.applied = snapshot.metadata.index
   }
 }
 
@@ -56,18 +52,16 @@ describe('node host Ready loop', () => {
 
   function cluster(size: number, snapshotCount = 1000) {
     const ids = Array.from({ length: size }, (_, i) => BigInt(i + 1))
-    const byId = new Map<NodeId, { host: NodeHost; log: RecordingLog; sm: RecordingStateMachine; events: string[] }>()
+    const byId = new Map<NodeId, { host: NodeHost; log: RecordingStore; sm: RecordingStore; events: string[] }>()
     for (const id of ids) {
       const events: string[] = []
-      const log = new RecordingLog(events)
-      log.storage.applySnapshot({ data: new Uint8Array(), metadata: { index: 1, term: 1, confState: { voters: ids, learners: [] } } })
-      const sm = new RecordingStateMachine()
-      sm.applied = 1
-      const node = new RawNode({ id, storage: log.storage, electionTick: 10, heartbeatTick: 1, checkQuorum: true, preVote: true, rand: seededRand(Number(id)) })
+      const store = new RecordingStore(events)
+      store.storage.applySnapshot({ data: new Uint8Array(), metadata: { index: 1, term: 1, confState: { voters: ids, learners: [] } } })
+      store.applied = 1
+      const node = new RawNode({ id, storage: store.storage, electionTick: 10, heartbeatTick: 1, checkQuorum: true, preVote: true, rand: seededRand(Number(id)) })
       const host = new NodeHost({
         node,
-        log,
-        stateMachine: sm,
+        store,
         tickMs: 5,
         snapshotCount,
         snapshotCatchUpEntries: 5,
@@ -78,7 +72,7 @@ describe('node host Ready loop', () => {
           },
         },
       })
-      byId.set(id, { host, log, sm, events })
+      byId.set(id, { host, log: store, sm: store, events })
       hosts.push(host)
     }
     for (const { host } of byId.values()) host.start()
@@ -110,7 +104,7 @@ describe('node host Ready loop', () => {
     expect(new Set([...nodes.values()].map(({ host }) => host.leaderId)).size).toBe(1)
   })
 
-  it('persists entries before sending the messages of the same Ready', async () => {
+  it('persists and applies in one transaction before sending the messages of the same Ready', async () => {
     const nodes = cluster(3)
     const leader = await leaderOf(nodes)
     const entry = [...nodes.values()].find(({ host }) => host === leader)!
