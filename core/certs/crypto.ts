@@ -4,6 +4,7 @@
 import 'reflect-metadata'
 import * as x509 from '@peculiar/x509'
 import { createPrivateKey, randomBytes, webcrypto, type KeyObject } from 'node:crypto'
+import type { KeyType } from './defaults'
 import { CertsError } from './errors'
 
 // Node's WebCrypto is the provider for key generation and signing (OpenSSL underneath, off the main thread).
@@ -11,9 +12,7 @@ x509.cryptoProvider.set(webcrypto as unknown as Crypto)
 
 export { x509 }
 
-/** Key types `quorum certs` can generate. ECDSA P-256 is the default: small, fast, and accepted by etcd and Go. */
-export const KEY_TYPES = ['ecdsa', 'rsa2048', 'rsa4096'] as const
-export type KeyType = (typeof KEY_TYPES)[number]
+export { KEY_TYPES, type KeyType } from './defaults'
 
 /** A WebCrypto key pair plus how to sign with its private half. */
 export interface GeneratedKey {

@@ -1,4 +1,5 @@
 import { X509Certificate as NodeX509Certificate } from 'node:crypto'
+import { DEFAULT_CA_DAYS, DEFAULT_LEAF_DAYS } from './defaults'
 import { CertsError } from './errors'
 import { parseHost } from './hosts'
 import { exportPrivateKeyPem, generateKey, importSigningKey, parsePrivateKey, randomSerialNumber, x509, type KeyType } from './crypto'
@@ -14,10 +15,7 @@ export const CLOCK_SKEW_ALLOWANCE_MS = 5 * 60_000
 
 const DAY_MS = 24 * 60 * 60_000
 
-/** Default lifetime of server, peer and client certificates. */
-export const DEFAULT_LEAF_DAYS = 365
-/** Default lifetime of the CA certificate. */
-export const DEFAULT_CA_DAYS = 3650
+export { DEFAULT_CA_DAYS, DEFAULT_LEAF_DAYS } from './defaults'
 
 /** A window of `days` days starting now, with `notBefore` backdated by `CLOCK_SKEW_ALLOWANCE_MS`. */
 export function validityDays(days: number, now: Date = new Date()): Validity {

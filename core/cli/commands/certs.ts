@@ -1,13 +1,15 @@
 import { InvalidArgumentError, Option, type Command } from 'commander'
 import { choiceOption, intOption, listOption } from '../options'
-import { checkCertificates, hasCriticalFinding, type CheckReport } from '../../certs/check'
-import { KEY_TYPES, type KeyType } from '../../certs/crypto'
+import type { CheckReport } from '../../certs/check'
+import { DEFAULT_CA_DAYS, DEFAULT_LEAF_DAYS, KEY_TYPES, type KeyType } from '../../certs/defaults'
 import { CertsError } from '../../certs/errors'
 import { isValidCertificateName } from '../../certs/files'
 import { parseHost } from '../../certs/hosts'
-import { initCertificates, type InitResult } from '../../certs/init'
-import { inspectCertificateFile, type CertificateInfo } from '../../certs/inspect'
-import { DEFAULT_CA_DAYS, DEFAULT_LEAF_DAYS } from '../../certs/issue'
+import type { InitResult } from '../../certs/init'
+import type { CertificateInfo } from '../../certs/inspect'
+
+// NB: the modules that load @peculiar/x509 (init, inspect, check) are imported inside the actions, so other
+// subcommands (every member process runs this program) start without the X.509 stack.
 
 const OUTPUT_FORMATS = ['table', 'json'] as const
 type OutputFormat = (typeof OUTPUT_FORMATS)[number]
@@ -94,9 +96,9 @@ function printInspect(info: CertificateInfo, format: OutputFormat): void {
   for (const [key, label] of INFO_LABELS) console.log(`${`${label}:`.padEnd(width)}  ${render(info[key])}`)
 }
 
-function printCheck(report: CheckReport, format: OutputFormat): void {
+function printCheck(report: CheckReport, ok: boolean, format: OutputFormat): void {
   if (format === 'json') {
-    console.log(JSON.stringify({ ...report, ok: !hasCriticalFinding(report) }, null, 2))
+    console.log(JSON.stringify({ ...report, ok }, null, 2))
     return
   }
   const rows = report.certificates.map((entry) => [entry.file, entry.role ?? '?', entry.info.commonName, entry.info.notAfter])
@@ -135,6 +137,7 @@ export function registerCertsCommand(program: Command): void {
     .addOption(writeOutOption())
     .action(async (options: { dir: string; hosts: string[]; members: number; names?: string[]; clients: string[]; keyType: KeyType; days: number; caDays: number; peerCn?: string; force: boolean; writeOut: OutputFormat }) => {
       await runAction('init', async () => {
+        const { initCertificates } = await import('../../certs/init')
         const memberNames = options.names ?? Array.from({ length: options.members }, (_, i) => `member${i + 1}`)
         const result = await initCertificates({
           dir: options.dir,
@@ -158,7 +161,8 @@ export function registerCertsCommand(program: Command): void {
     .argument('<file>', 'PEM or DER certificate file')
     .addOption(writeOutOption())
     .action(async (file: string, options: { writeOut: OutputFormat }) => {
-      await runAction('inspect', () => {
+      await runAction('inspect', async () => {
+        const { inspectCertificateFile } = await import('../../certs/inspect')
         printInspect(inspectCertificateFile(file), options.writeOut)
         return 0
       })
@@ -172,10 +176,12 @@ export function registerCertsCommand(program: Command): void {
     .addOption(new Option('--warn-days <days>', 'warn about certificates that expire within this many days').argParser(intOption(0, 36500)).default(30))
     .addOption(writeOutOption())
     .action(async (options: { dir: string; hosts: string[]; warnDays: number; writeOut: OutputFormat }) => {
-      await runAction('check', () => {
+      await runAction('check', async () => {
+        const { checkCertificates, hasCriticalFinding } = await import('../../certs/check')
         const report = checkCertificates(options.dir, { hosts: options.hosts, expiryWarningDays: options.warnDays })
-        printCheck(report, options.writeOut)
-        return hasCriticalFinding(report) ? 1 : 0
+        const critical = hasCriticalFinding(report)
+        printCheck(report, !critical, options.writeOut)
+        return critical ? 1 : 0
       })
     })
 }
