@@ -44,7 +44,9 @@ describe('real Prometheus 2.42 scraping the registry', () => {
     const before = await stats()
     await new Promise((resolve) => setTimeout(resolve, 3000))
     idle = { before, after: await stats() }
-    prometheus = await startPrometheus([`127.0.0.1:${port}`], rulesWithShortFor({ etcdNoLeader: '3s' }))
+    // Start with no member and add it through file service discovery, as `quorum cluster` will when members change.
+    prometheus = await startPrometheus([], rulesWithShortFor({ etcdNoLeader: '3s' }))
+    prometheus.setTargets([`127.0.0.1:${port}`])
   })
   afterAll(async () => {
     await prometheus?.stop()

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { prometheusConfig, writePrometheusFiles } from '../../core/metrics/prometheus'
 import { shippedAlertRules } from '../../core/metrics/shipped-rules'
+import { tempDir } from '../support/temp-dir'
 import {
   ETCD_NAMES_FLAGGED_BY_LINT,
   LAZY_ETCD_NAMES_FLAGGED_BY_LINT,
@@ -28,6 +30,21 @@ describe('shipped monitoring files pass promtool 2.42', () => {
     const { status, output } = promtool('check', 'config', 'prometheus-local.yml')
     expect(status, output).toBe(0)
     expect(output).toContain('SUCCESS: 1 rule files found')
+  })
+
+  it('promtool check config: the config `quorum cluster up --prometheus` writes is valid, shipped rules included', () => {
+    const dir = tempDir('quorum-prometheus-config-')
+    try {
+      const options = { targets: ['127.0.0.1:12381', '127.0.0.1:22381'], dir: dir.path, listenAddress: '127.0.0.1:9090', clusterName: 'local' }
+      const configPath = writePrometheusFiles(options)
+      const result = spawnSync('promtool', ['check', 'config', configPath], { encoding: 'utf8', timeout: 60_000 })
+      const output = `${result.stdout}${result.stderr}`
+      expect(result.status, output).toBe(0)
+      expect(output).toContain(`SUCCESS: ${shippedAlertRules().length} rules found`)
+      expect(() => prometheusConfig({ ...options, jobName: 'quorum' })).toThrow(/must contain "etcd"/)
+    } finally {
+      dir.remove()
+    }
   })
 
   it('promtool test rules: no leader, insufficient members, members down, leader changes, quota, growth', () => {
