@@ -80,6 +80,13 @@ beforeAll(async () => {
   // A key deleted and put again: a new generation (version back to 1, new create revision).
   await client.delete().key(key(2700))
   await client.put(key(2700)).value('reborn')
+  // Users and roles (auth stays disabled so the rest of the suite needs no credentials).
+  ctl('user', 'add', 'root:root-password')
+  ctl('role', 'add', 'reader')
+  ctl('role', 'grant-permission', 'reader', 'read', 'mix/', '--prefix')
+  ctl('role', 'grant-permission', 'reader', 'readwrite', 'lease/kept/0')
+  ctl('user', 'add', 'alice:alice-password')
+  ctl('user', 'grant-role', 'alice', 'reader')
   mixed = saveSnapshot('mixed.db')
 }, 120_000)
 
@@ -120,6 +127,37 @@ describe('etcd 3.4 snapshot read by Quorum', () => {
       expect(actual.filter((kv) => kv.lease !== '0').length).toBe(5)
       expect(snapshot.leases()).toHaveLength(1)
       expect(snapshot.meta().finishedCompactRevision).toBeGreaterThan(0)
+    } finally {
+      snapshot.close()
+    }
+  })
+
+  it('decodes members, users and roles as etcdctl lists them', () => {
+    const memberList = JSON.parse(ctl('member', 'list', '-w', 'json').replace(/"(ID|cluster_id|member_id)":(\d+)/g, '"$1":"$2"'))
+    const snapshot = openEtcdSnapshot(mixed)
+    try {
+      const { members, removedIds } = snapshot.membership()
+      expect(members.map((member) => ({ id: member.id.toString(), name: member.name, peerURLs: member.peerURLs }))).toEqual(
+        memberList.members.map((member: { ID: string; name: string; peerURLs: string[] }) => ({
+          id: member.ID,
+          name: member.name,
+          peerURLs: member.peerURLs,
+        })),
+      )
+      expect(removedIds).toEqual([])
+      const auth = snapshot.auth()
+      expect(auth.enabled).toBe(false)
+      expect(auth.users.map((user) => [user.name, user.roles])).toEqual([['alice', ['reader']], ['root', []]])
+      expect(auth.users[0].password).toMatch(/^\$2[aby]\$/) // bcrypt hash, never the password
+      expect(auth.roles).toEqual([
+        {
+          name: 'reader',
+          keyPermissions: [
+            { permType: 'READWRITE', key: Buffer.from('lease/kept/0'), rangeEnd: Buffer.alloc(0) },
+            { permType: 'READ', key: Buffer.from('mix/'), rangeEnd: Buffer.from('mix0') },
+          ],
+        },
+      ])
     } finally {
       snapshot.close()
     }

@@ -196,6 +196,15 @@ describe('bbolt page cache and corruption', () => {
     expect(error.message).toMatch(/past/)
   })
 
+  it('reports a page whose element count does not fit in it as BOLT_CORRUPT', () => {
+    const bytes = tinyDatabase()
+    const leaf = open(bytes).bucket('key')!.rootPage().branchChild(0)
+    bytes.writeUInt16LE(0xffff, leaf * PAGE + 10)
+    const error = boltError(() => allKeys(open(bytes), 'key'))
+    expect(error.code).toBe('BOLT_CORRUPT')
+    expect(error.message).toContain('65535 elements do not fit')
+  })
+
   it('reports a meta page pointing at a non-tree page as BOLT_CORRUPT', () => {
     const bytes = tinyDatabase()
     const root = open(bytes).meta.rootPgid
