@@ -23,12 +23,12 @@ function describeOp(op: Operation, origin: number): string {
 
 /** Markdown summary of several runs, with each violation's minimal history slice as a table. */
 export function renderMarkdown(results: ScenarioResult[]): string {
-  const lines = ['# Chaos report', '', '| scenario | seed | cluster | verdict | ops | ok | unknown | failed | faults | violations | recovery ms | WGL ms | revision ms | watch ms |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+  const lines = ['# Chaos report', '', '| scenario | seed | cluster | verdict | ops | ok | unknown | failed | faults | violations | known target bugs | recovery ms | WGL ms | revision ms | watch ms |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
   for (const r of results) {
     const s = r.check.stats
     const name = r.options.lieAboutSerializableReads ? `${r.options.scenario} (negative control)` : r.options.scenario
     lines.push(
-      `| ${name} | ${r.options.seed} | ${r.cluster} | ${verdictOf(r)} | ${s.operations} | ${s.ok} | ${s.unknown} | ${s.failed} | ${r.faults.length} | ${r.check.violations.length} | ${r.recoveryMs?.toFixed(0) ?? '—'} | ${s.wglMs.toFixed(0)} | ${s.revisionMs.toFixed(0)} | ${s.watchMs.toFixed(0)} |`,
+      `| ${name} | ${r.options.seed} | ${r.cluster} | ${verdictOf(r)} | ${s.operations} | ${s.ok} | ${s.unknown} | ${s.failed} | ${r.faults.length} | ${r.check.violations.length} | ${r.knownViolations.length} | ${r.recoveryMs?.toFixed(0) ?? '—'} | ${s.wglMs.toFixed(0)} | ${s.revisionMs.toFixed(0)} | ${s.watchMs.toFixed(0)} |`,
     )
   }
   for (const r of results) {
@@ -38,15 +38,17 @@ export function renderMarkdown(results: ScenarioResult[]): string {
     lines.push(`Faults: ${r.faults.map((f) => `${f.kind} member ${f.member} (${f.role}) at ${(f.start - origin).toFixed(0)}–${(f.end - origin).toFixed(0)} ms`).join('; ') || 'none'}`)
     lines.push(`Watch events: ${r.check.stats.watchEvents}; log revisions: ${r.check.stats.logRevisions}; lease expiries: ${r.check.stats.leaseExpiries}; WGL keys: ${r.check.stats.wglKeys} (${r.check.stats.wglSteps} steps)`)
     if (r.check.inconclusiveKeys.length > 0) lines.push(`Inconclusive (search budget exhausted): ${r.check.inconclusiveKeys.join(', ')}`)
-    const shown = r.check.violations.slice(0, 20)
+    const shown = [...r.check.violations.slice(0, 20), ...r.knownViolations.slice(0, 5)]
     for (const [i, v] of shown.entries()) {
-      lines.push('', `### Violation ${i + 1}: ${v.code}`, '', v.message, '')
+      const heading = 'reference' in v ? `Known ${r.cluster} bug (${String(v.reference)})` : 'Violation'
+      lines.push('', `### ${heading} ${i + 1}: ${v.code}`, '', v.message, '')
       if (v.operations.length > 0) {
         lines.push('| op | client | call ms | return ms | request | result |', '|---|---|---|---|---|---|', ...v.operations.map((op) => describeOp(op, origin)))
       }
       for (const e of v.events ?? []) lines.push(`- watcher ${e.watcherId} revision ${e.revision}: ${JSON.stringify(e.event)}`)
     }
-    if (r.check.violations.length > shown.length) lines.push('', `…and ${r.check.violations.length - shown.length} more violations (see report.json).`)
+    const hidden = r.check.violations.length + r.knownViolations.length - shown.length
+    if (hidden > 0) lines.push('', `…and ${hidden} more (see report.json).`)
   }
   return `${lines.join('\n')}\n`
 }

@@ -34,7 +34,7 @@ const program = new Command('chaos')
       const s = result.check.stats
       console.log(
         `${scenario}: ${verdictOf(result)}; ${s.operations} ops (${s.ok} ok, ${s.unknown} unknown, ${s.failed} failed), ${result.faults.length} faults, ` +
-          `${result.check.violations.length} violations, checks WGL ${s.wglMs.toFixed(0)} ms / revision ${s.revisionMs.toFixed(0)} ms / watch ${s.watchMs.toFixed(0)} ms${result.error ? `; ${result.error}` : ''}`,
+          `${result.check.violations.length} violations (+${result.knownViolations.length} known ${result.cluster} bugs), checks WGL ${s.wglMs.toFixed(0)} ms / revision ${s.revisionMs.toFixed(0)} ms / watch ${s.watchMs.toFixed(0)} ms${result.error ? `; ${result.error}` : ''}`,
       )
     }
     console.log(`report: ${writeReport(opts.out, results)}/report.md`)

@@ -1,5 +1,5 @@
 import { seededRand } from '../../core/util/rand'
-import { checkHistory, type CheckReport } from './checker/index'
+import { checkHistory, type CheckReport, type Violation } from './checker/index'
 import { startEtcdUnderTest, type ClusterUnderTest } from './cluster'
 import { RecordingClient } from './etcd-client'
 import { injectFaults, LivenessError, type FaultFamily, type FaultRecord } from './faults'
@@ -39,7 +39,10 @@ export interface ScenarioResult {
   cluster: string
   faults: FaultRecord[]
   history: History
+  /** The checkers' verdict; `check.violations` holds only violations that are not known target bugs. */
   check: CheckReport
+  /** Violations matching one of the target's known upstream bugs, with the bug's reference. */
+  knownViolations: Array<Violation & { reference: string }>
   /** How long the final write took after healing (the liveness probe), in ms; null if it never succeeded. */
   recoveryMs: number | null
   trafficMs: number
@@ -117,5 +120,12 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     await cluster.stop()
   }
   const history = recorder.history(settled.finalRevision)
-  return { options, cluster: cluster.label, faults, history, check: checkHistory(history), recoveryMs: settled.recoveryMs, trafficMs, totalMs: monotonicMs() - began, error }
+  const check = checkHistory(history)
+  const knownViolations: ScenarioResult['knownViolations'] = []
+  check.violations = check.violations.filter((v) => {
+    const known = cluster.knownIssues.find((issue) => issue.code === v.code)
+    if (known) knownViolations.push({ ...v, reference: known.reference })
+    return !known
+  })
+  return { options, cluster: cluster.label, faults, history, check, knownViolations, recoveryMs: settled.recoveryMs, trafficMs, totalMs: monotonicMs() - began, error }
 }
