@@ -2,6 +2,7 @@ import { serviceMethods } from '../proto/services'
 import { PermissionType } from '../proto/types'
 import type * as pb from '../proto/types'
 import { fromHeader, rangeEndFor, toBuffer, toNumber, type Bytes, type KeyRange, type ResponseHeader } from './convert'
+import { etcdCodeOf, GrpcError } from './errors'
 import type { CallOptions, Transport } from './transport'
 
 /** What a permission allows. */
@@ -18,8 +19,8 @@ export interface Permission {
 export interface AuthStatus {
   header: ResponseHeader
   enabled: boolean
-  /** Bumped by every auth change (etcd 3.4+). */
-  authRevision: number
+  /** Bumped by every auth change; null when the server cannot tell (etcd 3.4 has no AuthStatus). */
+  authRevision: number | null
 }
 
 const KINDS: Record<number, PermissionKind> = {
@@ -70,10 +71,31 @@ export class AuthClient {
     return { header }
   }
 
-  /** Whether auth is on, and the auth revision. */
+  /**
+   * Whether auth is on, and the auth revision. etcd 3.4 has no AuthStatus (UNIMPLEMENTED); there the answer
+   * comes from an Authenticate with an empty user name, which 3.4 refuses with AUTH_NOT_ENABLED when auth is
+   * off and AUTH_FAILED when it is on, and `authRevision` is null.
+   */
   async status(call: CallOptions = {}): Promise<AuthStatus> {
-    const response = await this.call(this.methods.AuthStatus, {}, call)
-    return { header: response.header, enabled: response.enabled, authRevision: toNumber(response.authRevision, 'auth revision') }
+    try {
+      const response = await this.call(this.methods.AuthStatus, {}, call)
+      return {
+        header: response.header,
+        enabled: response.enabled,
+        authRevision: toNumber(response.authRevision, 'auth revision'),
+      }
+    } catch (error) {
+      if (!(error instanceof GrpcError && error.code === 'UNIMPLEMENTED')) throw error
+    }
+    try {
+      const { header } = await this.authenticate('', '', call)
+      return { header, enabled: true, authRevision: null }
+    } catch (error) {
+      const code = etcdCodeOf(error)
+      if (code === 'AUTH_NOT_ENABLED') return { header: fromHeader(null), enabled: false, authRevision: null }
+      if (code === 'AUTH_FAILED') return { header: fromHeader(null), enabled: true, authRevision: null }
+      throw error
+    }
   }
 
   /** Exchanges a user name and password for a token (AUTH_FAILED when wrong). Does not change the client's token. */

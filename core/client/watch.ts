@@ -296,8 +296,10 @@ export class WatchManager {
   private cancelReason(response: pb.WatchResponse): Error {
     const compactRevision = toNumber(response.compact_revision, 'compact revision')
     if (compactRevision > 0) return new WatchCompactedError(compactRevision)
+    // etcd 3.4 sends the Go text of a status error ("rpc error: code = PermissionDenied desc = etcdserver:
+    // permission denied"); the etcd message is what follows "desc = ".
     const reason = response.cancel_reason
-    const code = etcdErrorCodeForMessage(reason)
+    const code = etcdErrorCodeForMessage(/ desc = (.*)$/s.exec(reason)?.[1] ?? reason)
     if (code !== undefined) return new EtcdError(code)
     return new Error(`watch canceled by the server: ${reason || 'no reason given'}`)
   }
