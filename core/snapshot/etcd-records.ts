@@ -117,6 +117,17 @@ export function decodeKeyValue(bytes: Buffer): MvccKeyValue {
   return kv
 }
 
+/** Only the key of an mvccpb.KeyValue (field 1, which etcd writes first), without decoding the rest. */
+export function decodeKeyValueKey(bytes: Buffer): Buffer {
+  let key: Buffer = EMPTY
+  decodeFields(bytes, 'mvccpb.KeyValue', (field, reader, wireType) => {
+    if (field !== 1) return skip(reader, wireType)
+    key = bytesField(reader)
+    reader.pos = reader.len // the rest is not needed
+  })
+  return key
+}
+
 /** Decodes a leasepb.Lease (ID=1, TTL=2, RemainingTTL=3). */
 export function decodeLease(bytes: Buffer): LeaseRecord {
   const lease: LeaseRecord = { id: 0n, ttlSeconds: 0, remainingTtlSeconds: 0 }

@@ -18,6 +18,7 @@ import {
   decodeAuthRole,
   decodeAuthUser,
   decodeKeyValue,
+  decodeKeyValueKey,
   decodeLease,
   decodeMember,
   decodeRevisionKey,
@@ -238,7 +239,7 @@ export class EtcdSnapshot {
   liveKeyCount(): number {
     return guard(() => {
       let count = 0
-      for (const newest of this.newestRevisions().values()) if (!newest.tombstone) count++
+      for (const newest of this.newestRevisions().values()) if (newest > 0) count++
       return count
     })
   }
@@ -336,15 +337,24 @@ export class EtcdSnapshot {
     const newest = this.newestRevisions()
     for (const { revision, kv } of this.revisionsUnguarded()) {
       if (revision.tombstone) continue
-      const latest = newest.get(kv.key.toString('latin1'))
-      if (latest?.main !== revision.main || latest.sub !== revision.sub) continue
+      const key = kv.key.toString('latin1')
+      if (newest.get(key) !== revision.main) continue
+      newest.delete(key)
       yield { ...kv, key: Buffer.from(kv.key), value: Buffer.from(kv.value) }
     }
   }
 
-  private newestRevisions(): Map<string, RevisionKey> {
-    const newest = new Map<string, RevisionKey>()
-    for (const { revision, kv } of this.revisionsUnguarded()) newest.set(kv.key.toString('latin1'), revision)
+  // Key (latin1) -> main revision of its newest entry, negated when that entry is a tombstone. The main
+  // revision alone identifies the entry: etcd rejects a transaction that touches one key twice
+  // ("duplicate key given in txn request"), so a key appears at most once per main revision. Storing a
+  // number instead of a {main, sub} object keeps the index at about 80 bytes per key.
+  private newestRevisions(): Map<string, number> {
+    const newest = new Map<string, number>()
+    for (const entry of this.requiredBucket(KEY_BUCKET).entries()) {
+      if (entry.value === null) throw new SnapshotError('SNAPSHOT_CORRUPT', 'nested bucket inside the key bucket')
+      const revision = decodeRevisionKey(entry.key)
+      newest.set(decodeKeyValueKey(entry.value).toString('latin1'), revision.tombstone ? -revision.main : revision.main)
+    }
     return newest
   }
 
