@@ -14,6 +14,7 @@ import { tempDir } from '../support/temp-dir'
 
 const DAY_MS = 24 * 60 * 60_000
 const NAMES = ['etcd1', 'etcd2', 'etcd3']
+const PEER_CN = 'quorum-peer' // every peer certificate's CN, so etcd can pin it with --peer-cert-allowed-cn
 // Rejections fail the handshake at once; etcdctl then retries until the command deadline, so keep it short.
 const FAIL_FAST = ['--command-timeout', '1s', '--dial-timeout', '1s']
 
@@ -68,7 +69,7 @@ describe('certificates from core/certs with real etcd 3.4 and etcdctl', () => {
 
   beforeAll(async () => {
     await Promise.all([
-      initCertificates({ dir: ecDir, hosts: ['localhost', '127.0.0.1', '::1'], memberNames: NAMES, clientNames: ['root'] }),
+      initCertificates({ dir: ecDir, hosts: ['localhost', '127.0.0.1', '::1'], memberNames: NAMES, clientNames: ['root'], peerCommonName: PEER_CN }),
       initCertificates({ dir: rsaDir, hosts: ['127.0.0.1'], memberNames: ['rsa1'], clientNames: ['root'], keyType: 'rsa2048' }),
       initCertificates({ dir: foreignDir, hosts: ['127.0.0.1'], memberNames: ['etcd1'], clientNames: ['root'] }),
     ])
@@ -90,7 +91,7 @@ describe('certificates from core/certs with real etcd 3.4 and etcdctl', () => {
       ]),
     )
     ;[cluster, rsaCluster, wrongHostCluster] = await Promise.all([
-      startEtcdTls({ names: NAMES, caFile: ca, files: memberFiles(ecDir), healthClient: root }),
+      startEtcdTls({ names: NAMES, caFile: ca, files: memberFiles(ecDir), healthClient: root, extraArgs: ['--peer-cert-allowed-cn', PEER_CN] }),
       startEtcdTls({ names: ['rsa1'], caFile: join(rsaDir, 'ca.crt'), files: memberFiles(rsaDir), healthClient: client(rsaDir, 'root') }),
       startEtcdTls({ names: ['wrong1'], caFile: ca, files: memberFiles(oddDir), healthClient: root }),
     ])
@@ -181,7 +182,7 @@ describe('certificates from core/certs with real etcd 3.4 and etcdctl', () => {
     await expectLogged(cluster, offset, 'tls: first record does not look like a TLS handshake')
   })
 
-  it('serves the peer port only to peers with a certificate from the cluster CA', async () => {
+  it('serves the peer port only to peers with a certificate from the cluster CA and the allowed CN', async () => {
     const peerUrl = cluster.members[0].peerUrl
     const caPem = readFileSync(ca)
     const peer = certificatePaths(ecDir, 'peer', 'etcd2')
@@ -194,6 +195,11 @@ describe('certificates from core/certs with real etcd 3.4 and etcdctl', () => {
     const foreign = certificatePaths(foreignDir, 'peer', 'etcd1')
     const foreignAnswer = await getPeerMembers(peerUrl, { ca: caPem, cert: readFileSync(foreign.certFile), key: readFileSync(foreign.keyFile) })
     expect(foreignAnswer).toMatchObject({ error: expect.stringMatching(/certificate|socket hang up|ECONNRESET/) })
+    // Same CA, clientAuth, but CN etcd2 instead of the pinned peer CN.
+    const server = certificatePaths(ecDir, 'server', 'etcd2')
+    const wrongCn = await getPeerMembers(peerUrl, { ca: caPem, cert: readFileSync(server.certFile), key: readFileSync(server.keyFile) })
+    expect(wrongCn).toMatchObject({ error: expect.stringMatching(/certificate|socket hang up|ECONNRESET/) })
+    await expectLogged(cluster, offset, '"error":"client certificate authentication failed"')
     await expectLogged(cluster, offset, "tls: client didn't provide a certificate")
     await expectLogged(cluster, offset, 'failed to verify client certificate: x509: certificate signed by unknown authority')
     // A plaintext peer gets no HTTP answer at all: etcd's TLS listener drops the connection.
