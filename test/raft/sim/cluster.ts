@@ -96,6 +96,8 @@ export class Cluster {
   readonly down = new Set<NodeId>()
   readonly rand: Rand
   observer: ClusterObserver = {}
+  /** Election jitter per node; by default drawn from the cluster's seed. Transcripts pin it to 0. */
+  nodeRand: ((id: NodeId) => Rand) | undefined
   /** When set, each handled Ready and each delivered message is described here (transcripts). */
   trace: ((line: string) => void) | undefined
 
@@ -122,7 +124,7 @@ export class Cluster {
   /** Starts a node with an initial configuration (empty for a node that joins an existing cluster). */
   addNode(id: NodeId, confState: ConfState = { voters: [], learners: [] }): SimNode {
     const storage = MemoryStorage.withConfState(confState)
-    const nodeRand = seededRand(this.rand.int(2 ** 31))
+    const nodeRand = this.nodeRand?.(id) ?? seededRand(this.rand.int(2 ** 31))
     const make = (s: MemoryStorage): RawNode => new RawNode({ ...this.options, id, storage: s, rand: nodeRand })
     const n = new SimNode(id, storage, make)
     this.nodes.set(id, n)
