@@ -108,7 +108,10 @@ const HASH_CHUNK_BYTES = 1 << 20
  * The file stays open (one descriptor) until `close()`.
  */
 export function openEtcdSnapshot(path: string, options: OpenEtcdSnapshotOptions = {}): EtcdSnapshot {
-  if (!statSync(path).isFile()) throw new SnapshotError('SNAPSHOT_NOT_ETCD', `${path} is not a regular file`)
+  const stats = statSync(path)
+  // etcd compat: etcdctl reports a directory as bbolt's open fails on it.
+  if (stats.isDirectory()) throw new SnapshotError('SNAPSHOT_NOT_ETCD', `open ${path}: is a directory`)
+  if (!stats.isFile()) throw new SnapshotError('SNAPSHOT_NOT_ETCD', `${path} is not a regular file`)
   return openEtcdSnapshotSource(fileByteSource(path), options)
 }
 

@@ -198,6 +198,10 @@ describe('etcd 3.4 snapshot read by Quorum', () => {
     expectFailure(truncated, /^Error: bbolt file truncated: the meta page needs \d+ bytes/)
     expectFailure(text, /^Error: not an etcd snapshot/)
     expectFailure(empty, /^Error: snapshot file is empty\n$/)
+    // Missing file and directory: etcdctl's words exactly.
+    for (const path of [join(dir.path, 'missing.db'), dir.path]) {
+      expect(expectFailure(path, /^Error: /)).toBe(etcdctl(cluster.endpoints, ['snapshot', 'status', path]).stderr)
+    }
     const mismatch = expectFailure(flipped, /^Error: expected sha256 \[[\d ]+\], got \[[\d ]+\]\n$/)
     // etcdctl's restore checks the same trailer; its error line is the same, byte for byte.
     const restore = etcdctl(cluster.endpoints, ['snapshot', 'restore', flipped, '--data-dir', join(dir.path, 'restore-flipped')])

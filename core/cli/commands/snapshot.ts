@@ -36,8 +36,9 @@ export function registerSnapshotStatusCommand(snapshot: Command): void {
           opened.close()
         }
       } catch (error) {
-        if (!(error instanceof SnapshotError) && !isFileError(error)) throw error
-        process.stderr.write(`Error: ${error.message}\n`)
+        if (error instanceof SnapshotError) process.stderr.write(`Error: ${error.message}\n`)
+        else if (isFileError(error)) process.stderr.write(`Error: ${goFileError(error)}\n`)
+        else throw error
         process.exitCode = 1
       }
     })
@@ -46,4 +47,11 @@ export function registerSnapshotStatusCommand(snapshot: Command): void {
 // A missing or unreadable file is the user's input problem, reported like the snapshot errors.
 function isFileError(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && 'syscall' in error
+}
+
+// etcd compat: Go's *PathError text, "stat FILE: no such file or directory", from Node's
+// "ENOENT: no such file or directory, stat 'FILE'".
+function goFileError(error: NodeJS.ErrnoException): string {
+  const description = /^[A-Z]+: (.+), \w+ '.*'$/.exec(error.message)?.[1]
+  return description && error.path ? `${error.syscall} ${error.path}: ${description}` : error.message
 }
