@@ -1,6 +1,6 @@
 // etcd's v3 API for Quorum's client and server: embedded protos, the loader, typed services and message types.
 export { PROTO_OPTIONS, loadServices, parseProtoRoot } from './loader'
-export { serviceDefinition, serviceMethods } from './services'
+export { addService, serviceDefinition, serviceMethods } from './services'
 export type {
   Bidi,
   DuplexStream,

@@ -5,6 +5,7 @@ import type {
   handleServerStreamingCall,
   handleUnaryCall,
   MethodDefinition,
+  Server,
   ServiceDefinition,
   UntypedServiceImplementation,
 } from '@grpc/grpc-js'
@@ -120,11 +121,23 @@ type Handler<Rpc> =
         : never
 
 /**
- * Server view of a service: the handler map to pass to `server.addService(serviceDefinition(name), handlers)`.
- * Handlers receive decoded requests and may answer with any {@link pb.Encodable} response.
+ * Server view of a service: one handler per method, for {@link addService}. Handlers receive decoded requests
+ * and may answer with any {@link pb.Encodable} response.
  */
-export type ServiceHandlers<Name extends ServiceName> = UntypedServiceImplementation & {
+export type ServiceHandlers<Name extends ServiceName> = {
   [Method in keyof EtcdServices[Name]]: Handler<EtcdServices[Name][Method]>
+}
+
+/**
+ * Registers service `name` on a grpc-js server with typed handlers. Methods left out answer UNIMPLEMENTED
+ * (grpc-js's default), as etcd 3.4 does for methods it lacks (e.g. AuthStatus, Downgrade).
+ */
+export function addService<Name extends ServiceName>(
+  server: Server,
+  name: Name,
+  handlers: Partial<ServiceHandlers<Name>>,
+): void {
+  server.addService(serviceDefinition(name), handlers as UntypedServiceImplementation)
 }
 
 /** The client side of a server-streaming call that yields decoded `Response` messages. */

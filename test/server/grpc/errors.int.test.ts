@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { EtcdClient, GrpcError } from '../../../core/client'
-import { serviceDefinition, serviceMethods, type ServiceHandlers } from '../../../core/proto/services'
+import { addService, serviceMethods } from '../../../core/proto/services'
 import { AlarmAction, AlarmType } from '../../../core/proto/types'
 import { toGrpcStatusError } from '../../../core/server/grpc/errors'
 import { startEtcd, type EtcdCluster } from '../../support/etcd'
@@ -99,15 +99,14 @@ describe('toGrpcStatusError on a grpc-js server, read back by EtcdClient', () =>
       readonly code = 'COMPACTED'
     }
     server = new grpc.Server()
-    const handlers: Partial<ServiceHandlers<'etcdserverpb.KV'>> = {
+    addService(server, 'etcdserverpb.KV', {
       Range: (call, callback) => {
         const key = call.request.key.toString()
         if (key === 'compacted') return callback(toGrpcStatusError(new CompactedError('compacted at 7')))
         if (key === 'crash') return callback(toGrpcStatusError(new TypeError('x is not a function')))
         callback(null, { kvs: [{ key: call.request.key, value: Buffer.from([0xff]), mod_revision: 3 }], count: 1 })
       },
-    }
-    server.addService(serviceDefinition('etcdserverpb.KV'), handlers)
+    })
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
         error ? reject(error) : resolve(bound),
