@@ -9,6 +9,7 @@
 
 import protobuf from 'protobufjs/minimal.js'
 import type Long from 'long'
+import type { KeyValue } from '../mvcc/types'
 import { SnapshotError } from './errors'
 
 /** An MVCC revision: `main` counts write transactions, `sub` the changes inside one (etcd mvcc/revision.go). */
@@ -22,16 +23,11 @@ export interface RevisionKey extends Revision {
   tombstone: boolean
 }
 
-/** mvccpb.KeyValue as stored in the `key` bucket. Buffers may be views into page memory; copy to keep many. */
-export interface MvccKeyValue {
-  key: Buffer
-  createRevision: number
-  modRevision: number
-  version: number
-  value: Buffer
-  /** Lease id, 0n when the key has no lease. */
-  lease: bigint
-}
+/**
+ * mvccpb.KeyValue as stored in the `key` bucket: the same shape core/mvcc uses, so a restore hands records
+ * straight to the store. Buffers from the decoders are views into page memory; copy what you keep.
+ */
+export type MvccKeyValue = KeyValue
 
 /** leasepb.Lease from the `lease` bucket. `ttl` is the granted TTL in seconds. */
 export interface LeaseRecord {

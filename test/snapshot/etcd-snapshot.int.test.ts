@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openEtcdSnapshot } from '../../core/snapshot/etcd-snapshot'
 import { etcdctl, startEtcd, type EtcdCluster } from '../support/etcd'
 import { tempDir } from '../support/temp-dir'
-import { etcdctlLiveKeys } from './fixtures/tiny'
+import { etcdctlLiveKeys, snapshotLiveKeys } from './fixtures/tiny'
 
 // A real etcd 3.4 gets a mix of writes, `etcdctl snapshot save` takes the file, and everything we read from
 // it is compared with what etcdctl itself reports. The CLI runs from the bundle `npm test` builds first.
@@ -113,14 +113,7 @@ describe('etcd 3.4 snapshot read by Quorum', () => {
     const expected = etcdctlLiveKeys(ctl('get', '', '--from-key', '-w', 'json'))
     const snapshot = openEtcdSnapshot(mixed)
     try {
-      const actual = [...snapshot.latestState()].sort((a, b) => Buffer.compare(a.key, b.key)).map((kv) => ({
-        key: kv.key.toString('base64'),
-        value: kv.value.toString('base64'),
-        createRevision: kv.createRevision,
-        modRevision: kv.modRevision,
-        version: kv.version,
-        lease: kv.lease.toString(),
-      }))
+      const actual = snapshotLiveKeys(snapshot.latestState())
       expect(actual.length).toBe(expected.length)
       expect(actual).toEqual(expected)
       expect(actual.some((kv) => kv.version === 3)).toBe(true)

@@ -3,7 +3,7 @@ import { PAGE_HEADER_SIZE } from '../../core/snapshot/bbolt/layout'
 import { SnapshotError } from '../../core/snapshot/errors'
 import { decodeRevisionKey, encodeRevisionKey } from '../../core/snapshot/etcd-records'
 import { openEtcdSnapshotBuffer, type EtcdSnapshot, type OpenEtcdSnapshotOptions } from '../../core/snapshot/etcd-snapshot'
-import { etcdctlLiveKeys, fixtureText, resealMeta, tinyDatabase, tinySnapshot, withTrailer } from './fixtures/tiny'
+import { etcdctlLiveKeys, fixtureText, snapshotLiveKeys, resealMeta, tinyDatabase, tinySnapshot, withTrailer } from './fixtures/tiny'
 
 const PAGE = 4096
 
@@ -49,16 +49,7 @@ describe('etcd snapshot status (clientv3/snapshot Status)', () => {
 describe('etcd MVCC content', () => {
   it('latest state equals `etcdctl get "" --from-key` byte for byte (keys, values, revisions, versions, leases)', () => {
     const expected = etcdctlLiveKeys(fixtureText('tiny.get.json'))
-    const actual = withSnapshot(tinySnapshot(), (snapshot) =>
-      [...snapshot.latestState()].sort((a, b) => Buffer.compare(a.key, b.key)).map((kv) => ({
-        key: kv.key.toString('base64'),
-        value: kv.value.toString('base64'),
-        createRevision: kv.createRevision,
-        modRevision: kv.modRevision,
-        version: kv.version,
-        lease: kv.lease.toString(),
-      })),
-    )
+    const actual = withSnapshot(tinySnapshot(), (snapshot) => snapshotLiveKeys(snapshot.latestState()))
     expect(actual.length).toBeGreaterThan(200)
     expect(actual).toEqual(expected)
     withSnapshot(tinySnapshot(), (snapshot) => expect(snapshot.liveKeyCount()).toBe(expected.length))
