@@ -7,6 +7,8 @@ import { GRPC_CODE_NAMES, grpcCodeName, type GrpcMethod, type GrpcType } from '.
 // etcd 3.4.23's /metrics and from etcd's sources (Apache-2.0): server/etcdserver/metrics.go,
 // server/storage/{wal,backend,mvcc}/metrics.go, server/etcdserver/api/rafthttp/metrics.go,
 // server/etcdserver/api/v3rpc/metrics.go, server/etcdserver/api/etcdhttp/health.go and go-grpc-prometheus.
+// NB: issue 8 names `etcd_mvcc_keys_total`; no etcd version has it. etcd's key count is
+// `etcd_debugging_mvcc_keys_total`, exposed here.
 // NB: several etcd names break Prometheus naming lints (gauges ending in `_total`, counters without it,
 // milliseconds). They are kept on purpose: dashboards and alerts match on them.
 
@@ -178,12 +180,14 @@ export class QuorumMetrics {
   /** Only with `--metrics extensive`. */
   readonly grpcHandlingSeconds: Histogram<GrpcLabel> | null
 
-  private readonly memberHex: string
+  private readonly memberId: bigint
+  private readonly clusterVersionGauge: Gauge<'cluster_version'>
+  // The leader of the last observeLeader call (0n = none).
   private lead = 0n
 
   constructor(options: CreateMetricsOptions) {
     this.level = options.level ?? 'basic'
-    this.memberHex = memberIdHex(options.memberId)
+    this.memberId = options.memberId
     const reg = this.registry
     const counter = <L extends string = never>(name: string, help: string, labelNames: L[] = []) =>
       new Counter<L>({ name, help, labelNames, registers: [reg] })
@@ -242,7 +246,7 @@ export class QuorumMetrics {
     const serverId = gauge('etcd_server_id', "Server or member ID in hexadecimal format. 1 for 'server_id' label with current ID.", [
       'server_id',
     ])
-    serverId.set({ server_id: this.memberHex }, 1)
+    serverId.set({ server_id: memberIdHex(options.memberId) }, 1)
     const serverVersion = gauge(
       'etcd_server_version',
       "Which version is running. 1 for 'server_version' label with current version.",
@@ -460,8 +464,6 @@ export class QuorumMetrics {
     if (options.defaultMetrics ?? true) registerProcessMetrics(reg)
   }
 
-  private readonly clusterVersionGauge: Gauge<'cluster_version'>
-
   /** Sets `etcd_cluster_version{cluster_version}` to the decided cluster version (`major.minor`), replacing the old one. */
   setClusterVersion(version: string): void {
     this.clusterVersionGauge.reset()
@@ -476,14 +478,14 @@ export class QuorumMetrics {
   }
 
   /**
-   * Feeds the leader from every Raft SoftState (0n = no leader). Ported from etcd's raft.go Ready handling:
-   * a change to a different, non-zero leader counts one `etcd_server_leader_changes_seen_total`; losing the
-   * leader does not count.
+   * Feeds the leader from every Raft SoftState (0n = no leader); sets has/is leader against this member's ID.
+   * Ported from etcd's raft.go Ready handling: a change to a different, non-zero leader counts one
+   * `etcd_server_leader_changes_seen_total`; losing the leader does not count.
    */
-  observeLeader(lead: bigint, selfId: bigint): void {
+  observeLeader(lead: bigint): void {
     if (lead !== 0n && lead !== this.lead) this.leaderChanges.inc()
     this.lead = lead
-    this.setLeader(lead !== 0n, lead !== 0n && lead === selfId)
+    this.setLeader(lead !== 0n, lead !== 0n && lead === this.memberId)
   }
 
   /** Counts one client request (`etcd_server_client_requests_total`); `apiVersion` from `client-api-version`. */

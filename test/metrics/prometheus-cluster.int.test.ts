@@ -1,16 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEtcd, type EtcdCluster } from '../support/etcd'
+import { until } from './support'
 import { rulesWithShortFor, startPrometheus, type RunningPrometheus } from './prometheus-support'
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-}
 
 /** The cluster under test: anything with members on metrics URLs that can be killed and restarted. */
 type StartCluster = () => Promise<Pick<EtcdCluster, 'members' | 'kill' | 'restart' | 'stop'>>

@@ -2,18 +2,9 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ExposerCommand, ExposerStats } from './fixtures/exposer'
-import { dashboardExpressions } from './support'
+import { dashboardExpressions, until } from './support'
 import { rulesWithShortFor, startPrometheus, type PrometheusAlert, type RunningPrometheus } from './prometheus-support'
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-}
 
 // A stand-in member in its own process exposes our registry in a simulated no-leader state; a real Prometheus
 // scrapes it every second and evaluates the shipped rules (etcdNoLeader's `for` shortened from 1m to 3s).

@@ -39,15 +39,15 @@ describe('metrics registry', () => {
   })
 
   it('leader changes count each new non-zero leader, not the loss of a leader (etcd raft.go)', async () => {
-    const metrics = createMetrics(base)
-    metrics.observeLeader(0n, 1n)
-    metrics.observeLeader(2n, 1n) // first leader: 1
-    metrics.observeLeader(2n, 1n) // same leader: still 1
-    metrics.observeLeader(0n, 1n) // lost: still 1, has_leader 0
+    const metrics = createMetrics({ ...base, memberId: 1n })
+    metrics.observeLeader(0n)
+    metrics.observeLeader(2n) // first leader: 1
+    metrics.observeLeader(2n) // same leader: still 1
+    metrics.observeLeader(0n) // lost: still 1, has_leader 0
     let text = await metrics.metrics()
     expect(sampleValue(text, 'etcd_server_leader_changes_seen_total')).toBe(1)
     expect(sampleValue(text, 'etcd_server_has_leader')).toBe(0)
-    metrics.observeLeader(1n, 1n) // this member wins: 2
+    metrics.observeLeader(1n) // this member wins: 2
     text = await metrics.metrics()
     expect(sampleValue(text, 'etcd_server_leader_changes_seen_total')).toBe(2)
     expect(sampleValue(text, 'etcd_server_has_leader')).toBe(1)

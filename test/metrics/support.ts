@@ -21,7 +21,7 @@ export function populatedMetrics(level: MetricsLevel = 'extensive'): QuorumMetri
     level,
   })
   m.preregisterGrpcMethods(ETCD_GRPC_METHODS)
-  m.observeLeader(0xfd422379fda50e48n, SAMPLE_MEMBER_ID)
+  m.observeLeader(0xfd422379fda50e48n)
   m.isLearner.set(0)
   m.learnerPromoteSuccesses.inc(0)
   m.heartbeatSendFailures.inc()
@@ -253,4 +253,15 @@ export function readDashboard(): Dashboard {
 /** The dashboard's PromQL expressions, in panel order. */
 export function dashboardExpressions(): string[] {
   return readDashboard().panels.flatMap((panel) => panel.targets.map((target) => target.expr))
+}
+
+/** Polls `probe` every 200 ms until it returns a value other than undefined; fails after `timeoutMs`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
 }
