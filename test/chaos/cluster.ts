@@ -2,6 +2,7 @@ import { Etcd3 } from 'etcd3'
 import { startEtcd, type EtcdCluster } from '../support/etcd'
 import type { ViolationCode } from './checker/violation'
 import { noRetries } from './etcd-client'
+import { applyPartition, etcdUidWrapper, inPrivateNetns } from './netns'
 
 /**
  * The system under test, as the chaos harness sees it: members with client URLs, process-level faults, and
@@ -27,6 +28,11 @@ export interface ClusterUnderTest {
   isRunning(index: number): boolean
   /** Kills every member and removes all data. */
   stop(): Promise<void>
+  /**
+   * Present when the target can partition its network: members in different groups stop reaching each
+   * other (both directions); `[]` heals. Clients still reach every member.
+   */
+  partition?(groups: number[][]): void
   /**
    * Bugs of this target that are known upstream and that the checkers do find. Violations with these codes
    * are reported separately and do not fail the run. Quorum's list is empty.
@@ -64,11 +70,26 @@ export interface EtcdUnderTestOptions {
   size?: number
   /** Passed to etcd as --snapshot-count (small values exercise snapshot sending on restart). */
   snapshotCount?: number
+  /** Run members under their own uids so `partition` works (only inside the run's private netns). */
+  partitionable?: boolean
 }
 
 /** Starts a real etcd 3.4 cluster (test/support/etcd.ts) behind the `ClusterUnderTest` interface. */
 export async function startEtcdUnderTest(options: EtcdUnderTestOptions = {}): Promise<ClusterUnderTest> {
-  const cluster: EtcdCluster = await startEtcd({ size: options.size ?? 3, extraArgs: ['--snapshot-count', String(options.snapshotCount ?? 500)] })
+  if (options.partitionable && !inPrivateNetns()) throw new Error('a partitionable cluster must run inside the private network namespace (see netns.ts)')
+  const wrapper = options.partitionable ? etcdUidWrapper() : null
+  let cluster: EtcdCluster
+  try {
+    cluster = await startEtcd({
+      size: options.size ?? 3,
+      extraArgs: ['--snapshot-count', String(options.snapshotCount ?? 500)],
+      env: wrapper ? { PATH: `${wrapper.dir}:${process.env.PATH ?? ''}` } : undefined,
+    })
+  } catch (error) {
+    wrapper?.remove()
+    throw error
+  }
+  const peerPorts = cluster.members.map((m) => Number(new URL(m.peerUrl).port))
   const version = (await (await fetch(`${cluster.members[0].clientUrl}/version`)).json()) as { etcdserver?: string }
   const admins = cluster.members.map((m) => new Etcd3({ hosts: m.clientUrl, faultHandling: noRetries() }))
   const signal = (index: number, name: NodeJS.Signals) => {
@@ -98,9 +119,12 @@ export async function startEtcdUnderTest(options: EtcdUnderTestOptions = {}): Pr
     pause: (index) => signal(index, 'SIGSTOP'),
     resume: (index) => signal(index, 'SIGCONT'),
     isRunning: (index) => cluster.members[index].process !== null,
+    partition: wrapper ? (groups) => applyPartition(groups, peerPorts) : undefined,
     async stop() {
       for (const admin of admins) admin.close()
+      if (wrapper) applyPartition([], peerPorts)
       await cluster.stop()
+      wrapper?.remove()
     },
   }
 }

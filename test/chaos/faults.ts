@@ -3,11 +3,20 @@ import type { ClusterUnderTest } from './cluster'
 import { monotonicMs } from './history'
 
 /** One family of faults per scenario (as etcd's robustness suite injects one failpoint per run). */
-export type FaultFamily = 'none' | 'kill-leader' | 'kill-follower' | 'kill-random' | 'pause-leader' | 'pause-follower' | 'pause-random'
+export type FaultFamily =
+  | 'none'
+  | 'kill-leader'
+  | 'kill-follower'
+  | 'kill-random'
+  | 'pause-leader'
+  | 'pause-follower'
+  | 'pause-random'
+  | 'partition-leader'
+  | 'partition-follower'
 
 /** One injected fault, for the report. Times are monotonic ms, like the history. */
 export interface FaultRecord {
-  kind: 'kill' | 'pause'
+  kind: 'kill' | 'pause' | 'partition'
   member: number
   role: 'leader' | 'follower' | 'unknown'
   start: number
@@ -44,12 +53,15 @@ async function pickTarget(cluster: ClusterUnderTest, family: FaultFamily, rand: 
 /**
  * Injects faults of one family in cycles until `untilMs` (monotonic): wait 1 s ± 200 ms (etcd robustness
  * `failpoint` cadence), pick a target, inject, recover, and wait for a leader again. A kill is SIGKILL then a
- * restart after 0.5–1.5 s; a pause is SIGSTOP for 1.5–3 s (longer than the 1 s election timeout) then SIGCONT.
+ * restart after 0.5–1.5 s; a pause is SIGSTOP for 1.5–3 s (longer than the 1 s election timeout) then SIGCONT;
+ * a partition isolates the member from its peers (clients still reach it) for 2–4 s, then heals.
  * Every fault is recovered before this returns, also on error.
  */
 export async function injectFaults(cluster: ClusterUnderTest, family: FaultFamily, rand: Rand, untilMs: number, log: FaultRecord[]): Promise<void> {
   if (family === 'none') return
-  const kind: FaultRecord['kind'] = family.startsWith('kill') ? 'kill' : 'pause'
+  const kind: FaultRecord['kind'] = family.startsWith('kill') ? 'kill' : family.startsWith('pause') ? 'pause' : 'partition'
+  const { partition } = cluster
+  if (kind === 'partition' && !partition) throw new Error(`${cluster.label} cannot partition its network here`)
   while (monotonicMs() + 4000 < untilMs) {
     await sleep(800 + rand.next() * 400)
     const { member, role } = await pickTarget(cluster, family, rand)
@@ -62,12 +74,19 @@ export async function injectFaults(cluster: ClusterUnderTest, family: FaultFamil
       } finally {
         await cluster.restart(member)
       }
-    } else {
+    } else if (kind === 'pause') {
       cluster.pause(member)
       try {
         await sleep(1500 + rand.next() * 1500)
       } finally {
         cluster.resume(member)
+      }
+    } else if (partition) {
+      partition([[member], cluster.members.map((_, i) => i).filter((i) => i !== member)])
+      try {
+        await sleep(2000 + rand.next() * 2000)
+      } finally {
+        partition([])
       }
     }
     record.end = monotonicMs()

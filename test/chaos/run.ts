@@ -8,7 +8,8 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { join } from 'node:path'
 import { DEFAULT_REPORT_DIR, verdictOf, writeReport } from './report'
-import { runScenario, SCENARIOS, type ScenarioResult, type Target } from './scenario'
+import { inPrivateNetns, partitionUnsupportedReason, runInPrivateNetns } from './netns'
+import { needsPartitions, runScenario, SCENARIOS, type ScenarioResult, type Target } from './scenario'
 
 const integer = (value: string) => {
   const n = Number(value)
@@ -27,6 +28,13 @@ const program = new Command('chaos')
   .action(async (opts: { scenario: string; seed: number; duration: number; target: string; negativeControl: boolean; out: string }) => {
     if (opts.target !== 'etcd') throw new InvalidArgumentError(`unknown target ${opts.target} (only "etcd" until Quorum's server exists)`)
     const names = opts.scenario === 'all' ? Object.keys(SCENARIOS) : opts.scenario.split(',')
+    if (names.some(needsPartitions) && !inPrivateNetns()) {
+      // Partitions change nftables rules: do that only in a network namespace of our own.
+      const reason = partitionUnsupportedReason()
+      if (reason) throw new InvalidArgumentError(`partition scenarios cannot run here: ${reason}`)
+      process.exitCode = await runInPrivateNetns()
+      return
+    }
     const results: ScenarioResult[] = []
     for (const scenario of names) {
       const result = await runScenario({ scenario, seed: opts.seed, durationS: opts.duration, target: opts.target as Target, lieAboutSerializableReads: opts.negativeControl })

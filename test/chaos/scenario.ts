@@ -15,6 +15,13 @@ export const SCENARIOS: Record<string, { fault: FaultFamily; description: string
   'pause-leader': { fault: 'pause-leader', description: 'SIGSTOP the leader past the election timeout, SIGCONT, repeat' },
   'pause-follower': { fault: 'pause-follower', description: 'SIGSTOP a follower, SIGCONT, repeat' },
   'pause-random': { fault: 'pause-random', description: 'SIGSTOP a random member, SIGCONT, repeat' },
+  'partition-leader': { fault: 'partition-leader', description: 'isolate the leader from its peers (nftables in a private netns), heal, repeat' },
+  'partition-follower': { fault: 'partition-follower', description: 'isolate a follower from its peers, heal, repeat' },
+}
+
+/** True if the scenario needs network partitions (and so a private network namespace). */
+export function needsPartitions(scenario: string): boolean {
+  return SCENARIOS[scenario]?.fault.startsWith('partition') ?? false
 }
 
 /** Targets the harness can start; Quorum joins this list once its server exists. */
@@ -50,10 +57,10 @@ export interface ScenarioResult {
   error?: string
 }
 
-async function startCluster(target: Target): Promise<ClusterUnderTest> {
+async function startCluster(target: Target, partitionable: boolean): Promise<ClusterUnderTest> {
   switch (target) {
     case 'etcd':
-      return startEtcdUnderTest({ size: 3, snapshotCount: 500 })
+      return startEtcdUnderTest({ size: 3, snapshotCount: 500, partitionable })
   }
 }
 
@@ -87,7 +94,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   if (!spec) throw new Error(`unknown scenario ${options.scenario}; known: ${Object.keys(SCENARIOS).join(', ')}`)
   const began = monotonicMs()
   const rand = seededRand(options.seed)
-  const cluster = await startCluster(options.target)
+  const cluster = await startCluster(options.target, needsPartitions(options.scenario))
   const recorder = new HistoryRecorder()
   const faults: FaultRecord[] = []
   let error: string | undefined
