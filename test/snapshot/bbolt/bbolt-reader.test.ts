@@ -4,6 +4,7 @@ import { BoltError } from '../../../core/snapshot/bbolt/errors'
 import { BOLT_MAGIC, PAGE_HEADER_SIZE } from '../../../core/snapshot/bbolt/layout'
 import { bufferByteSource } from '../../../core/snapshot/bbolt/page-reader'
 import { resealMeta, tinyDatabase } from '../fixtures/tiny'
+import { BoltFileBuilder } from './bolt-builder'
 
 // The fixture is a real etcd 3.4 snapshot (see fixtures/make-tiny-snapshot.sh): 4 KiB pages, ten buckets,
 // the `key` bucket a two-level tree, one 10 000-byte value on overflow pages.
@@ -210,5 +211,71 @@ describe('bbolt page cache and corruption', () => {
     const root = open(bytes).meta.rootPgid
     bytes.writeUInt16LE(0x10, root * PAGE + 8) // root page flags: freelist
     expect(boltError(() => open(bytes).root().bucketNames()).code).toBe('BOLT_CORRUPT')
+  })
+})
+
+describe('hand-built bbolt files (shapes etcd 3.4 on amd64 does not write)', () => {
+  const value = (text: string) => Buffer.from(text)
+
+  // meta 0: txid 4, an old root; meta 1: txid 5, root -> bucket "outer" (branch page over three leaves, the
+  // middle one empty) holding an inline bucket "inner" and a page bucket "nested" with an overflow value.
+  function build(pageSize: number): Buffer {
+    const builder = new BoltFileBuilder(pageSize)
+    const deep = builder.leaf([
+      { key: 'x', value: value('1') },
+      { key: 'y', value: Buffer.alloc(2.5 * pageSize, 7) },
+    ])
+    const left = builder.leaf([
+      { key: 'a1', value: value('va1') },
+      { key: 'a2', value: value('va2') },
+    ])
+    const empty = builder.leaf([])
+    const right = builder.leaf([
+      { key: 'b1', value: value('vb1') },
+      { key: 'inner', value: BoltFileBuilder.inlineBucket([{ key: 'i', value: value('j') }]), isBucket: true },
+      { key: 'nested', value: BoltFileBuilder.bucket(deep, 5n), isBucket: true },
+    ])
+    const outer = builder.branch([
+      { key: 'a1', pgid: left },
+      { key: 'b0', pgid: empty },
+      { key: 'b1', pgid: right },
+    ])
+    const newRoot = builder.leaf([{ key: 'outer', value: BoltFileBuilder.bucket(outer, 9n), isBucket: true }])
+    const oldRoot = builder.leaf([{ key: 'stale', value: BoltFileBuilder.inlineBucket([]), isBucket: true }])
+    return builder.finish({ root: oldRoot, txid: 4 }, { root: newRoot, txid: 5 })
+  }
+
+  it('uses meta 1 when its txid is the higher one', () => {
+    const db = open(build(PAGE))
+    expect(db.meta.txid).toBe(5n)
+    expect(db.root().bucketNames().map(String)).toEqual(['outer'])
+  })
+
+  it('walks buckets nested two levels deep, skipping an empty leaf page, with 16 KiB pages', () => {
+    const db = open(build(16384))
+    expect(db.pageSize).toBe(16384)
+    const outer = db.bucket('outer')!
+    expect(outer.sequence).toBe(9n)
+    expect([...outer.entries()].map((entry) => [String(entry.key), entry.value && String(entry.value)])).toEqual([
+      ['a1', 'va1'],
+      ['a2', 'va2'],
+      ['b1', 'vb1'],
+      ['inner', null],
+      ['nested', null],
+    ])
+    expect(String(outer.cursor().seek('b0')!.key)).toBe('b1') // lands in the empty leaf, moves on
+    expect(outer.bucket('inner')!.isInline).toBe(true)
+    expect(String(outer.bucket('inner')!.get('i'))).toBe('j')
+    const nested = outer.bucket('nested')!
+    expect(nested.sequence).toBe(5n)
+    expect(nested.get('y')!.equals(Buffer.alloc(2.5 * 16384, 7))).toBe(true)
+  })
+
+  it('probes for the page size through meta 1 when meta 0 is unreadable (64 KiB pages, as on some arm64)', () => {
+    const bytes = build(65536)
+    bytes.fill(0, 0, 4096)
+    const db = open(bytes)
+    expect(db.pageSize).toBe(65536)
+    expect([...db.bucket('outer')!.entries()]).toHaveLength(5)
   })
 })
