@@ -49,31 +49,31 @@ export class RaftLog {
    * Term of entry `i`, for i in [firstIndex-1, lastIndex]. Throws CompactedError below, UnavailableError above.
    */
   term(i: number): number {
-    const t = this.unstable.maybeTerm(i)
+    const t = this.maybeTerm(i)
     if (t !== undefined) return t
     const dummy = this.firstIndex() - 1
     if (i < dummy) throw new CompactedError(i, dummy + 1)
-    if (i > this.lastIndex()) throw new UnavailableError(i, this.lastIndex())
+    throw new UnavailableError(i, this.lastIndex())
+  }
+
+  /**
+   * Term of entry `i`, or undefined when it is compacted or beyond the log. Non-throwing: this is on the hot
+   * path (every appended entry is checked), and exceptions are expensive in V8.
+   */
+  maybeTerm(i: number): number | undefined {
+    const t = this.unstable.maybeTerm(i)
+    if (t !== undefined) return t
+    if (i < this.firstIndex() - 1 || i > this.lastIndex()) return undefined
     return this.storage.term(i)
   }
 
   /** term(i), or 0 when i is compacted or beyond the log (etcd: zeroTermOnOutOfBounds). */
   termOrZero(i: number): number {
-    try {
-      return this.term(i)
-    } catch (e) {
-      if (e instanceof CompactedError || e instanceof UnavailableError) return 0
-      throw e
-    }
+    return this.maybeTerm(i) ?? 0
   }
 
   matchTerm(i: number, term: number): boolean {
-    try {
-      return this.term(i) === term
-    } catch (e) {
-      if (e instanceof CompactedError || e instanceof UnavailableError) return false
-      throw e
-    }
+    return this.maybeTerm(i) === term
   }
 
   /**
@@ -117,13 +117,8 @@ export class RaftLog {
    */
   findConflictByTerm(index: number, term: number): { index: number; term: number } {
     for (; index > 0; index--) {
-      let t: number
-      try {
-        t = this.term(index)
-      } catch (e) {
-        if (e instanceof CompactedError || e instanceof UnavailableError) return { index, term: 0 }
-        throw e
-      }
+      const t = this.maybeTerm(index)
+      if (t === undefined) return { index, term: 0 }
       if (t <= term) return { index, term: t }
     }
     return { index: 0, term: 0 }

@@ -172,7 +172,8 @@ export class Cluster {
   }
 
   private linkUp(from: NodeId, to: NodeId): boolean {
-    return !this.cut.has(`${from}-${to}`) && this.isLive(from) && this.isLive(to) && this.nodes.has(to)
+    if (this.cut.size > 0 && this.cut.has(`${from}-${to}`)) return false
+    return this.isLive(from) && this.isLive(to) && this.nodes.has(to)
   }
 
   private send(msgs: Message[]): void {
