@@ -10,6 +10,7 @@ import { CertsError } from './errors'
 // Node's WebCrypto is the provider for key generation and signing (OpenSSL underneath, off the main thread).
 x509.cryptoProvider.set(webcrypto as unknown as Crypto)
 
+/** The @peculiar/x509 namespace, with reflect-metadata loaded and Node's WebCrypto installed as its provider. */
 export { x509 }
 
 export { KEY_TYPES, type KeyType } from './defaults'

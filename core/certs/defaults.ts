@@ -3,6 +3,7 @@
 
 /** Key types `quorum certs` can generate. ECDSA P-256 is the default: small, fast, and accepted by etcd and Go. */
 export const KEY_TYPES = ['ecdsa', 'rsa2048', 'rsa4096'] as const
+/** One of `KEY_TYPES`: `ecdsa` (P-256), `rsa2048`, `rsa4096`. */
 export type KeyType = (typeof KEY_TYPES)[number]
 
 /** Default lifetime of server, peer and client certificates, in days. */

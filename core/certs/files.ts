@@ -52,6 +52,12 @@ export interface OutputFile {
   mode: number
 }
 
+/** Throws `CertsError('file-exists')` naming every path in `paths` that already exists. */
+export function refuseExistingFiles(paths: readonly string[]): void {
+  const existing = paths.filter((path) => existsSync(path))
+  if (existing.length > 0) throw new CertsError('file-exists', `refusing to overwrite existing files: ${existing.join(', ')}`)
+}
+
 /**
  * Writes `files`. Without `overwrite` nothing is written if any target exists (`CertsError('file-exists')`), and
  * each file is created exclusively (`wx`), so a concurrent writer is never clobbered. With `overwrite` each file
@@ -59,10 +65,7 @@ export interface OutputFile {
  * the old or the new file, never half of one. Modes are set explicitly, whatever the umask.
  */
 export function writeOutputFiles(files: readonly OutputFile[], options: { overwrite?: boolean } = {}): void {
-  if (!options.overwrite) {
-    const existing = files.filter((file) => existsSync(file.path)).map((file) => file.path)
-    if (existing.length > 0) throw new CertsError('file-exists', `refusing to overwrite existing files: ${existing.join(', ')}`)
-  }
+  if (!options.overwrite) refuseExistingFiles(files.map((file) => file.path))
   for (const file of files) {
     if (options.overwrite) {
       const temporary = `${file.path}.tmp-${randomBytes(4).toString('hex')}`

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { CertsError } from './errors'
 import { parseHost } from './hosts'
 import type { KeyType } from './crypto'
-import { CERT_FILE_MODE, KEY_FILE_MODE, certificatePaths, isValidCertificateName, writeOutputFiles, type OutputFile } from './files'
+import { CERT_FILE_MODE, KEY_FILE_MODE, certificatePaths, isValidCertificateName, refuseExistingFiles, writeOutputFiles, type OutputFile } from './files'
 import {
   DEFAULT_CA_DAYS,
   DEFAULT_LEAF_DAYS,
@@ -107,10 +107,7 @@ export async function initCertificates(options: InitOptions): Promise<InitResult
     ...clientNames.map((name) => ({ role: 'client' as const, name, commonName: name })),
   ]
   const leafEntries = leaves.map((leaf): InitEntry => ({ role: leaf.role, name: leaf.name, ...certificatePaths(options.dir, leaf.role, leaf.name) }))
-  if (!options.overwrite) {
-    const existing = leafEntries.flatMap((entry) => [entry.certFile, entry.keyFile]).filter((path) => existsSync(path))
-    if (existing.length > 0) throw new CertsError('file-exists', `refusing to overwrite existing files: ${existing.join(', ')}`)
-  }
+  if (!options.overwrite) refuseExistingFiles(leafEntries.flatMap((entry) => [entry.certFile, entry.keyFile]))
 
   mkdirSync(options.dir, { recursive: true, mode: 0o700 })
   const { ca, reused } = await obtainCa(options, now)

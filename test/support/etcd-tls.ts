@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
 import { mkdirSync, readFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { join } from 'node:path'
@@ -74,6 +75,16 @@ async function waitHealthy(member: EtcdTlsMember, caFile: string, client: Client
   throw new Error(`etcd member ${member.name} not healthy after ${timeoutMs} ms: ${lastError}\n${member.log.join('').slice(-2000)}`)
 }
 
+// SIGKILLs a member and resolves once it has exited (at once if it is not running).
+async function killAndWait(member: EtcdTlsMember): Promise<void> {
+  const child = member.process
+  member.process = null
+  if (child === null || child.exitCode !== null || child.signalCode !== null) return
+  const exited = once(child, 'exit')
+  child.kill('SIGKILL')
+  await exited
+}
+
 /**
  * Starts a real etcd 3.4 cluster with https client and peer URLs on 127.0.0.1, client-cert-auth on both
  * (`--client-cert-auth --peer-client-cert-auth`, the same CA for both), and waits until every member is healthy.
@@ -119,18 +130,7 @@ export async function startEtcdTls(options: StartEtcdTlsOptions): Promise<EtcdTl
     endpoints: members.map((m) => m.clientUrl).join(','),
     logs: () => allLogs,
     async stop() {
-      await Promise.all(
-        members.map(
-          (member) =>
-            new Promise<void>((resolve) => {
-              const child = member.process
-              member.process = null
-              if (!child || child.exitCode !== null || child.signalCode !== null) return resolve()
-              child.once('exit', () => resolve())
-              child.kill('SIGKILL')
-            }),
-        ),
-      )
+      await Promise.all(members.map((member) => killAndWait(member)))
       dir.remove()
     },
   }
