@@ -190,6 +190,7 @@ const METHOD_NOT_ALLOWED: HttpReply = {
   body: 'Method Not Allowed\n',
 }
 const NOT_FOUND: HttpReply = { status: 404, headers: { ...TEXT_HEADERS }, body: '404 page not found\n' }
+const INTERNAL_ERROR: HttpReply = { status: 500, headers: { ...TEXT_HEADERS }, body: 'Internal Server Error\n' }
 
 /** What the handler factory needs. */
 export interface MetricsHttpOptions {
@@ -201,47 +202,62 @@ export interface MetricsHttpOptions {
 
 /**
  * A node:http request listener for `/metrics`, `/health`, `/livez[/<check>]` and `/readyz[/<check>]`, to mount
- * on the client URLs and on `--listen-metrics-urls`. Returns true when it answered; for any other path it
- * answers etcd's 404 unless `next` is given, in which case it calls `next` and returns false.
+ * on the client URLs and on `--listen-metrics-urls`. Resolves true when it answered; for any other path it
+ * answers etcd's 404 unless `next` is given, in which case it calls `next` and resolves false. If `status` or
+ * a metric collector throws, it answers 500 and rejects with that error (read failures belong in the snapshot,
+ * not in a rejection).
  */
 export function createMetricsHttpHandler(options: MetricsHttpOptions) {
-  const { metrics } = options
   return async (request: IncomingMessage, response: ServerResponse, next?: () => void): Promise<boolean> => {
-    const url = new URL(request.url ?? '/', 'http://localhost')
-    const route = url.pathname === '/metrics' ? 'metrics' : healthRoute(url.pathname)
-    if (route === null) {
-      if (next) {
-        next()
-        return false
-      }
-      send(response, NOT_FOUND)
-      return true
+    try {
+      return await answer(options, request, response, next)
+    } catch (error) {
+      if (!response.headersSent) send(response, INTERNAL_ERROR)
+      throw error // for the caller's log: `status` or a metric collector failed
     }
-    if (request.method !== 'GET') {
-      send(response, METHOD_NOT_ALLOWED)
-      return true
+  }
+}
+
+async function answer(
+  { metrics, status }: MetricsHttpOptions,
+  request: IncomingMessage,
+  response: ServerResponse,
+  next: (() => void) | undefined,
+): Promise<boolean> {
+  const url = new URL(request.url ?? '/', 'http://localhost')
+  const route = url.pathname === '/metrics' ? 'metrics' : healthRoute(url.pathname)
+  if (route === null) {
+    if (next) {
+      next()
+      return false
     }
-    if (route === 'metrics') {
-      const body = await metrics.metrics()
-      send(response, { status: 200, headers: { 'Content-Type': metrics.contentType }, body })
-      return true
-    }
-    const snapshot = await options.status(healthNeeds(route, url.searchParams))
-    if (route.kind === 'health') {
-      const reply = healthReply(snapshot, url.searchParams)
-      if (reply.status === 200) metrics.healthSuccess.inc()
-      else metrics.healthFailures.inc()
-      send(response, reply)
-      return true
-    }
-    const { reply, outcomes } = probeReply(route, snapshot, url.searchParams)
-    for (const { type, name, ok } of outcomes) {
-      metrics.healthCheck.set({ type, name }, ok ? 1 : 0)
-      metrics.healthChecks.inc({ type, name, status: ok ? 'success' : 'error' })
-    }
+    send(response, NOT_FOUND)
+    return true
+  }
+  if (request.method !== 'GET') {
+    send(response, METHOD_NOT_ALLOWED)
+    return true
+  }
+  if (route === 'metrics') {
+    const body = await metrics.metrics()
+    send(response, { status: 200, headers: { 'Content-Type': metrics.contentType }, body })
+    return true
+  }
+  const snapshot = await status(healthNeeds(route, url.searchParams))
+  if (route.kind === 'health') {
+    const reply = healthReply(snapshot, url.searchParams)
+    if (reply.status === 200) metrics.healthSuccess.inc()
+    else metrics.healthFailures.inc()
     send(response, reply)
     return true
   }
+  const { reply, outcomes } = probeReply(route, snapshot, url.searchParams)
+  for (const { type, name, ok } of outcomes) {
+    metrics.healthCheck.set({ type, name }, ok ? 1 : 0)
+    metrics.healthChecks.inc({ type, name, status: ok ? 'success' : 'error' })
+  }
+  send(response, reply)
+  return true
 }
 
 function send(response: ServerResponse, reply: HttpReply): void {

@@ -12,8 +12,11 @@ import { GRPC_CODE_NAMES, grpcCodeName, type GrpcMethod, type GrpcType } from '.
 // NB: several etcd names break Prometheus naming lints (gauges ending in `_total`, counters without it,
 // milliseconds). They are kept on purpose: dashboards and alerts match on them.
 
+/** `--metrics` values (for `choiceOption(METRICS_LEVELS)`); `extensive` adds the gRPC handling histograms. */
+export const METRICS_LEVELS = ['basic', 'extensive'] as const
+
 /** `--metrics`: `extensive` adds the `grpc_server_handling_seconds` histograms, as on etcd. */
-export type MetricsLevel = 'basic' | 'extensive'
+export type MetricsLevel = (typeof METRICS_LEVELS)[number]
 
 /** What `createMetrics` needs to know about the member. */
 export interface CreateMetricsOptions {

@@ -63,6 +63,27 @@ describe('metrics HTTP handler over a real socket', () => {
     expect(text).toContain('etcd_server_healthchecks_total{type="readyz",name="serializable_read",status="success"} 1\n')
   })
 
+  it('a failing status provider answers 500 and hands the error to the caller', async () => {
+    const failing = createMetricsHttpHandler({
+      metrics,
+      status: () => {
+        throw new Error('storage closed')
+      },
+    })
+    const errors: unknown[] = []
+    const other = createServer((request, response) => {
+      failing(request, response).catch((error: unknown) => errors.push(error))
+    })
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
+    try {
+      const response = await fetch(`http://127.0.0.1:${(other.address() as AddressInfo).port}/readyz`)
+      expect([response.status, await response.text()]).toEqual([500, 'Internal Server Error\n'])
+      expect(String(errors[0])).toContain('storage closed')
+    } finally {
+      await new Promise<void>((resolve) => other.close(() => resolve()))
+    }
+  })
+
   it('answers Go\'s 405 for other methods and 404 for unknown paths', async () => {
     const post = await fetch(`${base}/livez`, { method: 'POST' })
     expect([post.status, post.headers.get('allow'), await post.text()]).toEqual([405, 'GET', 'Method Not Allowed\n'])
