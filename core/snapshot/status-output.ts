@@ -1,11 +1,11 @@
-// Renders snapshot status exactly as `etcdctl snapshot status -w simple|table|json` does (etcdctl 3.4
+// Renders snapshot status exactly as `etcdctl snapshot status -w simple|table|json|fields` does (etcdctl 3.4
 // ctlv3/command/printer*.go, Apache-2.0), then adds the file format, which etcdctl does not print.
 
 import { unreachable } from '../util/assert'
 import type { EtcdSnapshotStatus } from './etcd-snapshot'
 
 /** The `-w` choices of `quorum snapshot status`. */
-export const STATUS_WRITE_OUTS = ['simple', 'table', 'json'] as const
+export const STATUS_WRITE_OUTS = ['simple', 'table', 'json', 'fields'] as const
 /** One of STATUS_WRITE_OUTS; `simple` is etcdctl's default. */
 export type StatusWriteOut = (typeof STATUS_WRITE_OUTS)[number]
 
@@ -16,7 +16,8 @@ export interface SnapshotStatusReport extends EtcdSnapshotStatus {
 
 /**
  * The text `quorum snapshot status` prints, newline-terminated. simple and table are etcdctl's output
- * byte for byte, followed by one `format: ...` line; json is etcdctl's object with a trailing "format" field.
+ * byte for byte, followed by one `format: ...` line; json is etcdctl's object with a trailing "format" field;
+ * fields is etcdctl's `"Name" : value` lines plus a `"Format"` line.
  */
 export function formatSnapshotStatus(report: SnapshotStatusReport, writeOut: StatusWriteOut): string {
   const row = [report.hash.toString(16), String(report.revision), String(report.totalKey), humanizeBytes(report.totalSize)]
@@ -33,6 +34,11 @@ export function formatSnapshotStatus(report: SnapshotStatusReport, writeOut: Sta
         totalSize: report.totalSize,
         format: report.format,
       })}\n`
+    case 'fields':
+      return (
+        `"Hash" : ${report.hash}\n"Revision" : ${report.revision}\n"Keys" : ${report.totalKey}\n` +
+        `"Size" : ${report.totalSize}\n"Format" : ${JSON.stringify(report.format)}\n`
+      )
     default:
       return unreachable(writeOut, 'write-out format')
   }

@@ -13,6 +13,10 @@ describe('snapshot status output (etcdctl printer_simple/table/json)', () => {
     expect(formatSnapshotStatus(status, 'table')).toBe(`${fixtureText('tiny.status.table.txt')}format: etcd-bbolt\n`)
   })
 
+  it('fields is etcdctl -w fields byte for byte, then a "Format" line', () => {
+    expect(formatSnapshotStatus(status, 'fields')).toBe(`${fixtureText('tiny.status.fields.txt')}"Format" : "etcd-bbolt"\n`)
+  })
+
   it('json has etcdctl keys and values, plus "format"', () => {
     const text = formatSnapshotStatus(status, 'json')
     expect(text.endsWith('}\n')).toBe(true)
