@@ -11,6 +11,17 @@ export interface KvRecord {
   kv: KeyValue
 }
 
+/** What restoring the key index needs from a record: everything but the value. */
+export interface KvIndexRecord {
+  main: number
+  sub: number
+  tombstone: boolean
+  key: Buffer
+  createRevision: number
+  version: number
+  lease: bigint
+}
+
 /** A persisted lease (etcd leasepb.Lease). remainingTtlSeconds 0 means "not checkpointed". */
 export interface LeaseRecord {
   id: bigint
@@ -38,8 +49,10 @@ export interface BackendReader {
    * The returned objects are the caller's.
    */
   rangeRecords(fromMain: number, toMain: number, limit: number): KvRecord[]
-  /** Calls fn on every record in revision order (restore, hashing). */
+  /** Calls fn on every record in revision order (hashing). */
   forEachRecord(fn: (record: KvRecord) => void): void
+  /** Calls fn on every record in revision order without reading values (restoring the key index). */
+  forEachIndexRecord(fn: (record: KvIndexRecord) => void): void
   getMeta(name: MetaName): number | undefined
   listLeases(): LeaseRecord[]
   listAlarms(): AlarmRecord[]

@@ -5,7 +5,7 @@
 // Raft entry, calls put/deleteRange/txn/compact/lease ops with it and records the applied index in the same
 // transaction, so that after a crash exactly the missing entries are replayed.
 import { assert } from '../util/assert'
-import type { Backend, BackendReader, BackendWriter, KvRecord } from './backend'
+import type { Backend, BackendReader, BackendWriter, KvIndexRecord } from './backend'
 import { EMPTY_BYTES, asBuffer, compareBytes, isGteRangeEnd } from './bytes'
 import { CompactedError, FutureRevisionError, KeyNotFoundError, LeaseNotFoundError } from './errors'
 import { Crc32c, encodeKeyValue } from './hash'
@@ -170,6 +170,8 @@ export class KvStore {
   private currentRev = 1
   private compactMainRev = -1
   private readonly listeners: CommitListener[] = []
+  // Lease of every live key as found by restore; handed to the lessor by setLeaseAttachments, then dropped.
+  private restoredLeases: Map<string, [Buffer, bigint]> | undefined = new Map()
 
   /** Opens the store over `backend`, rebuilding the index and finishing an interrupted compaction. */
   constructor(readonly backend: Backend) {
@@ -189,7 +191,8 @@ export class KvStore {
   /** Wires the lessor in (it must know every attachment restored from disk: call before serving). */
   setLeaseAttachments(leases: LeaseAttachments): void {
     this.leases = leases
-    for (const [key, lease] of this.liveLeaseAttachments()) leases.attach(lease, key)
+    for (const [key, lease] of this.restoredLeases?.values() ?? []) if (leases.exists(lease)) leases.attach(lease, key)
+    this.restoredLeases = undefined
   }
 
   /** Registers a listener for committed changes (the watchable store). */
@@ -470,13 +473,16 @@ export class KvStore {
       this.compactMainRev = finished
       this.currentRev = Math.max(this.currentRev, finished)
     }
-    reader.forEachRecord((record) => this.restoreRecord(record))
+    reader.forEachIndexRecord((record) => this.restoreRecord(record))
   }
 
-  private restoreRecord(record: KvRecord): void {
+  private restoreRecord(record: KvIndexRecord): void {
     const rev: Revision = { main: record.main, sub: record.sub }
     this.currentRev = Math.max(this.currentRev, record.main)
-    const key = record.kv.key
+    const key = record.key
+    const id = key.toString('latin1')
+    if (record.lease !== 0n && !record.tombstone) this.restoredLeases?.set(id, [key, record.lease])
+    else this.restoredLeases?.delete(id)
     const ki = this.index.findKeyIndex(key)
     if (record.tombstone) {
       ki?.tombstone(rev)
@@ -486,18 +492,7 @@ export class KvStore {
       ki.put(rev)
       return
     }
-    this.index.keyIndex(key).restore({ main: record.kv.createRevision, sub: 0 }, rev, record.kv.version)
-  }
-
-  private *liveLeaseAttachments(): Generator<[Buffer, bigint]> {
-    const reader = this.backend.reader()
-    const pairs: [Buffer, bigint][] = []
-    this.index.visitLive(EMPTY_BYTES, EMPTY_BYTES, this.currentRev, (_key, entry) => {
-      const record = reader.getRecord(entry.modified.main, entry.modified.sub)
-      if (record !== undefined && record.kv.lease !== 0n) pairs.push([record.kv.key, record.kv.lease])
-      return true
-    })
-    yield* pairs
+    this.index.keyIndex(key).restore({ main: record.createRevision, sub: 0 }, rev, record.version)
   }
 }
 

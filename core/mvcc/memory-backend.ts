@@ -1,6 +1,6 @@
 // An in-memory Backend for tests and benchmarks: the same contract as the SQLite backend, no durability.
 import { assert } from '../util/assert'
-import type { AlarmRecord, Backend, BackendWriter, KvRecord, LeaseRecord, MetaName } from './backend'
+import type { AlarmRecord, Backend, BackendWriter, KvIndexRecord, KvRecord, LeaseRecord, MetaName } from './backend'
 import { compareRevision, revisionId } from './revision'
 
 function copyRecord(r: KvRecord): KvRecord {
@@ -54,6 +54,12 @@ export class MemoryBackend implements Backend, BackendWriter {
 
   forEachRecord(fn: (record: KvRecord) => void): void {
     for (const r of this.records) fn(copyRecord(r))
+  }
+
+  forEachIndexRecord(fn: (record: KvIndexRecord) => void): void {
+    for (const r of this.records) {
+      fn({ main: r.main, sub: r.sub, tombstone: r.tombstone, key: r.kv.key, createRevision: r.kv.createRevision, version: r.kv.version, lease: r.kv.lease })
+    }
   }
 
   getMeta(name: MetaName): number | undefined {

@@ -1,33 +1,39 @@
 // The MVCC Backend over a member database: tables mvcc_kv, mvcc_meta, mvcc_lease and mvcc_alarm.
-import type { AlarmRecord, AlarmType, BackendWriter, KvRecord, LeaseRecord, MetaName } from '../mvcc/backend'
+import type { AlarmRecord, AlarmType, BackendWriter, KvIndexRecord, LeaseRecord, KvRecord, MetaName } from '../mvcc/backend'
 import { revisionId } from '../mvcc/revision'
 import { assert } from '../util/assert'
 import type { Statements } from './statements'
 
+// Integer columns are read as numbers (revisions are safe integers); the int64 lease ID is read as text
+// (CAST) so it never passes through a double.
 interface KvRow {
-  main: bigint
-  sub: bigint
-  tombstone: bigint
+  main: number
+  sub: number
+  tombstone: number
   key: Buffer
   value: Buffer
-  create_revision: bigint
-  mod_revision: bigint
-  version: bigint
-  lease: bigint
+  create_revision: number
+  mod_revision: number
+  version: number
+  lease: string
+}
+
+function leaseFromText(text: string): bigint {
+  return text === '0' ? 0n : BigInt(text)
 }
 
 function rowToRecord(row: KvRow): KvRecord {
   return {
-    main: Number(row.main),
-    sub: Number(row.sub),
-    tombstone: row.tombstone !== 0n,
+    main: row.main,
+    sub: row.sub,
+    tombstone: row.tombstone !== 0,
     kv: {
       key: row.key,
       value: row.value,
-      createRevision: Number(row.create_revision),
-      modRevision: Number(row.mod_revision),
-      version: Number(row.version),
-      lease: row.lease,
+      createRevision: row.create_revision,
+      modRevision: row.mod_revision,
+      version: row.version,
+      lease: leaseFromText(row.lease),
     },
   }
 }
@@ -54,6 +60,12 @@ export class SqliteMvccAccess implements BackendWriter {
 
   forEachRecord(fn: (record: KvRecord) => void): void {
     for (const row of this.statements.kvAll.iterate() as IterableIterator<KvRow>) fn(rowToRecord(row))
+  }
+
+  forEachIndexRecord(fn: (record: KvIndexRecord) => void): void {
+    for (const row of this.statements.kvIndexScan.iterate() as IterableIterator<[number, number, number, Buffer, number, number, string]>) {
+      fn({ main: row[0], sub: row[1], tombstone: row[2] !== 0, key: row[3], createRevision: row[4], version: row[5], lease: leaseFromText(row[6]) })
+    }
   }
 
   getMeta(name: MetaName): number | undefined {

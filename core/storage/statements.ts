@@ -18,9 +18,10 @@ export function prepareStatements(db: Database.Database) {
     snapshotSet: db.prepare('UPDATE raft_snapshot SET idx = ?, term = ?, conf_state = ?, data = ? WHERE id = 1'),
     memberMetaGet: db.prepare('SELECT value FROM member_meta WHERE name = ?').pluck(),
     memberMetaSet: db.prepare('INSERT INTO member_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
-    kvGet: db.prepare('SELECT * FROM mvcc_kv WHERE main = ? AND sub = ?').safeIntegers(true),
-    kvRange: db.prepare('SELECT * FROM mvcc_kv WHERE main >= ? AND main < ? ORDER BY main, sub LIMIT ?').safeIntegers(true),
-    kvAll: db.prepare('SELECT * FROM mvcc_kv ORDER BY main, sub').safeIntegers(true),
+    kvGet: db.prepare('SELECT main, sub, tombstone, key, value, create_revision, mod_revision, version, CAST(lease AS TEXT) AS lease FROM mvcc_kv WHERE main = ? AND sub = ?'),
+    kvRange: db.prepare('SELECT main, sub, tombstone, key, value, create_revision, mod_revision, version, CAST(lease AS TEXT) AS lease FROM mvcc_kv WHERE main >= ? AND main < ? ORDER BY main, sub LIMIT ?'),
+    kvAll: db.prepare('SELECT main, sub, tombstone, key, value, create_revision, mod_revision, version, CAST(lease AS TEXT) AS lease FROM mvcc_kv ORDER BY main, sub'),
+    kvIndexScan: db.prepare('SELECT main, sub, tombstone, key, create_revision, version, CAST(lease AS TEXT) AS lease FROM mvcc_kv ORDER BY main, sub').raw(true),
     kvInsert: db.prepare(
       'INSERT INTO mvcc_kv (main, sub, tombstone, key, value, create_revision, mod_revision, version, lease) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
