@@ -35,7 +35,8 @@ function mostCommon(values: bigint[]): bigint {
  * only when the member list cannot be read.
  */
 export async function readClusterOverview(client: ClusterClient, connectionId: string, now: () => number): Promise<ClusterOverview> {
-  const members = await client.memberList()
+  // Sorted by name (then ID) so the table keeps its order whatever order the server lists members in.
+  const members = (await client.memberList()).sort((a, b) => a.name.localeCompare(b.name) || (a.id < b.id ? -1 : 1))
   const statuses = await Promise.allSettled(
     members.map((member) =>
       member.clientUrls.length > 0 ? client.status(member.clientUrls[0]) : Promise.reject(new Error('member has not started (no client URL)')),
