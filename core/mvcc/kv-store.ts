@@ -221,8 +221,9 @@ export class KvStore {
     if (options.count) return { kvs: [], count: this.index.count(key, end, rev), rev: curRev }
     const limit = options.limit ?? 0
     const revs: Revision[] = []
+    // etcd 3.5 treeIndex.Revisions: keep only `limit` revisions but count every live key
     const total = this.index.visitLive(key, end, rev, (_k, entry) => {
-      revs.push(entry.modified)
+      if (limit <= 0 || revs.length < limit) revs.push(entry.modified)
       return true
     })
     const n = limit <= 0 || limit > revs.length ? revs.length : limit
