@@ -36,10 +36,20 @@ export async function generateKey(keyType: KeyType): Promise<GeneratedKey> {
   return { keys, signingAlgorithm: params }
 }
 
+// PEM as written to files: exactly one trailing newline, as OpenSSL writes it.
+function pemText(pem: string): string {
+  return pem.trimEnd() + '\n'
+}
+
 /** Encodes a private key as PKCS#8 PEM (`BEGIN PRIVATE KEY`), which Go (etcd), OpenSSL and Node all read. */
 export async function exportPrivateKeyPem(key: CryptoKey): Promise<string> {
   const der = await webcrypto.subtle.exportKey('pkcs8', key as webcrypto.CryptoKey)
-  return x509.PemConverter.encode(der, 'PRIVATE KEY')
+  return pemText(x509.PemConverter.encode(der, 'PRIVATE KEY'))
+}
+
+/** Encodes a certificate as PEM (`BEGIN CERTIFICATE`) with one trailing newline. */
+export function certificatePem(certificate: x509.X509Certificate): string {
+  return pemText(certificate.toString('pem'))
 }
 
 /** Parses a private key PEM (PKCS#8, SEC1 `EC PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`); throws `bad-key`. */

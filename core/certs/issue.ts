@@ -2,7 +2,7 @@ import { X509Certificate as NodeX509Certificate } from 'node:crypto'
 import { DEFAULT_CA_DAYS, DEFAULT_LEAF_DAYS } from './defaults'
 import { CertsError } from './errors'
 import { parseHost } from './hosts'
-import { exportPrivateKeyPem, generateKey, importSigningKey, parsePrivateKey, randomSerialNumber, x509, type KeyType } from './crypto'
+import { certificatePem, exportPrivateKeyPem, generateKey, importSigningKey, parsePrivateKey, randomSerialNumber, x509, type KeyType } from './crypto'
 
 /** The validity window of a certificate: it is valid for `notBefore <= t <= notAfter` (RFC 5280 §4.1.2.5). */
 export interface Validity {
@@ -55,11 +55,6 @@ export interface CertificateAuthority extends PemPair {
   signingAlgorithm: EcdsaParams | RsaHashedImportParams
 }
 
-/** PEM as written to files: exactly one trailing newline, as OpenSSL writes it. */
-function pemText(pem: string): string {
-  return pem.trimEnd() + '\n'
-}
-
 function subjectName(commonName: string): x509.JsonName {
   // RFC 5280 ub-common-name: at most 64 characters.
   if (commonName.length === 0 || commonName.length > 64) {
@@ -104,7 +99,7 @@ export async function createCertificateAuthority(options: CreateCaOptions = {}):
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   })
-  return { certificate, certPem: pemText(certificate.toString('pem')), keyPem: pemText(await exportPrivateKeyPem(keys.privateKey)), signingKey: keys.privateKey, signingAlgorithm }
+  return { certificate, certPem: certificatePem(certificate), keyPem: await exportPrivateKeyPem(keys.privateKey), signingKey: keys.privateKey, signingAlgorithm }
 }
 
 /**
@@ -181,5 +176,5 @@ export async function issueCertificate(ca: CertificateAuthority, options: IssueO
     signingAlgorithm: ca.signingAlgorithm,
     extensions,
   })
-  return { certPem: pemText(certificate.toString('pem')), keyPem: pemText(await exportPrivateKeyPem(keys.privateKey)) }
+  return { certPem: certificatePem(certificate), keyPem: await exportPrivateKeyPem(keys.privateKey) }
 }
