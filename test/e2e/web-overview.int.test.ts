@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { etcdctl, startEtcd, type EtcdCluster } from '../support/etcd'
+import { freePort } from '../support/ports'
 import { tempDir } from '../support/temp-dir'
 
 // End to end in web mode: the built `quorum ui` serves the built renderer; headless Debian Chromium drives
@@ -92,6 +93,12 @@ describe('web mode end to end (Chromium, real etcd 3.4)', () => {
     await expect.poll(() => page.url()).not.toContain('token=')
     await page.getByTestId('add-connection').first().click()
     await page.getByTestId('connection-name').locator('input').fill('etcd 3.4 playground')
+    // A wrong port first: the form explains the failure in plain words before anything is saved.
+    await page.getByTestId('connection-endpoints').locator('textarea').fill(`http://127.0.0.1:${await freePort()}`)
+    await page.getByTestId('connection-test').click()
+    await expect.poll(() => page.getByTestId('connection-test-report').getAttribute('data-problem'), { timeout: 15_000 }).toBe('refused')
+    expect(await page.getByTestId('connection-test-report').innerText()).toContain('Connection refused')
+    await shot('00-connection-refused-explained')
     await page.getByTestId('connection-endpoints').locator('textarea').fill(cluster.members.map((member) => member.clientUrl).join('\n'))
     await page.getByTestId('connection-test').click()
     await expect.poll(() => page.getByTestId('connection-test-report').getAttribute('data-problem'), { timeout: 15_000 }).toBe('ok')
