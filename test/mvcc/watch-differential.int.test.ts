@@ -91,8 +91,8 @@ describe('differential: watch against real etcd 3.4', () => {
     for (const w of WATCHES) {
       stream.write({
         create_request: {
-          key: w.key,
-          range_end: w.rangeEnd,
+          key: Buffer.from(w.key),
+          range_end: w.rangeEnd === undefined ? undefined : Buffer.from(w.rangeEnd),
           start_revision: String(w.startRevision ?? 0),
           prev_kv: w.prevKv ?? false,
           filters: (w.filters ?? []).map((f) => (f === 'NOPUT' ? 0 : 1)),
