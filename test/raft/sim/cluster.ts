@@ -96,6 +96,8 @@ export class Cluster {
   readonly down = new Set<NodeId>()
   readonly rand: Rand
   observer: ClusterObserver = {}
+  /** Test-only host bug: send a Ready's messages before persisting it (must be caught by the invariants). */
+  sendBeforePersist = false
   /** Election jitter per node; by default drawn from the cluster's seed. Transcripts pin it to 0. */
   nodeRand: ((id: NodeId) => Rand) | undefined
   /** When set, each handled Ready and each delivered message is described here (transcripts). */
@@ -269,6 +271,11 @@ export class Cluster {
     const n = this.get(id)
     if (!this.isLive(id) || !n.node.hasReady()) return undefined
     const rd = n.node.ready()
+    if (this.sendBeforePersist) {
+      // Negative control: a broken host that sends before its writes are durable.
+      this.send(rd.messages)
+      rd.messages = []
+    }
     if (crashAt === 'before-persist') return this.crashRestart(n, rd)
     if (rd.snapshot) n.storage.applySnapshot(rd.snapshot)
     n.storage.append(rd.entries)

@@ -38,6 +38,21 @@ function choose<T>(rand: Rand, items: T[]): T | undefined {
   return items.length === 0 ? undefined : items[rand.int(items.length)]
 }
 
+type Action =
+  | 'round'
+  | 'tick' | 'ready' | 'deliver' | 'drop' | 'duplicate' | 'propose' | 'read'
+  | 'partition' | 'heal' | 'crash' | 'restart' | 'compact' | 'conf' | 'transfer'
+
+const MIXED: Record<Action, number> = {
+  round: 8, tick: 22, ready: 26, deliver: 26, drop: 3, duplicate: 2, propose: 10, read: 4,
+  partition: 2, heal: 3, crash: 1, restart: 3, compact: 2, conf: 1, transfer: 1,
+}
+
+const STORMY: Record<Action, number> = {
+  round: 12, tick: 24, ready: 24, deliver: 24, drop: 4, duplicate: 2, propose: 8, read: 2,
+  partition: 5, heal: 5, crash: 2, restart: 4, compact: 1, conf: 1, transfer: 2,
+}
+
 /** Max ticks a healed cluster with all members up may need to elect a leader and commit (liveness bound). */
 export const LIVENESS_TICKS = 300
 
@@ -45,9 +60,13 @@ export const LIVENESS_TICKS = 300
  * Runs one randomised schedule of `steps` steps and then a liveness phase. Throws (with the seed in the
  * message) on any violated invariant.
  */
-export function runSchedule(seed: number, steps = 300): RunStats {
+export function runSchedule(seed: number, steps?: number, hostBug = false): RunStats {
   const rand = seededRand(seed)
-  const voters: NodeId[] = rand.int(4) === 0 ? [1n, 2n, 3n, 4n, 5n] : [1n, 2n, 3n]
+  // Odd seeds: 5 voters, short timeouts and heavy partitioning, many leader changes (the Figure 8 kind of
+  // history, Raft §5.4.2); even seeds: a mixed profile with more replication, membership and reads.
+  const stormy = seed % 2 === 1
+  const totalSteps = steps ?? (stormy ? 500 : 300)
+  const voters: NodeId[] = stormy || rand.int(4) === 0 ? [1n, 2n, 3n, 4n, 5n] : [1n, 2n, 3n]
   const preVote = rand.int(2) === 0
   const checkQuorum = rand.int(2) === 0
   const cluster = Cluster.bootstrap(
@@ -55,7 +74,7 @@ export function runSchedule(seed: number, steps = 300): RunStats {
     {
       preVote,
       checkQuorum,
-      electionTick: choose(rand, [3, 5, 10]),
+      electionTick: stormy ? 6 : choose(rand, [3, 5, 10]),
       heartbeatTick: 1,
       maxSizePerMsg: choose(rand, [0, 64, 4096]),
       maxInflightMsgs: choose(rand, [1, 4, 256]),
@@ -63,32 +82,23 @@ export function runSchedule(seed: number, steps = 300): RunStats {
     },
     seed,
   )
+  cluster.sendBeforePersist = hostBug
   const inv = new Invariants(cluster)
   const stats: RunStats = { seed, leaders: 0, committed: 0, readsServed: 0, crashes: 0, confChanges: 0, compactions: 0, livenessTicks: 0 }
   let nextId = 10n
   let proposals = 0
   let reads = 0
   try {
-    for (let step = 0; step < steps; step++) {
+    for (let step = 0; step < totalSteps; step++) {
       const ids = [...cluster.nodes.keys()].filter((id) => !cluster.removed.has(id))
       const live = ids.filter((id) => cluster.isLive(id))
-      const action = pick(rand, {
-        tick: 22,
-        ready: 26,
-        deliver: 26,
-        drop: 3,
-        duplicate: 2,
-        propose: 10,
-        read: 4,
-        partition: 2,
-        heal: 3,
-        crash: 1,
-        restart: 3,
-        compact: 2,
-        conf: 1,
-        transfer: 1,
-      })
+      const action = pick(rand, stormy ? STORMY : MIXED)
       switch (action) {
+        case 'round':
+          // One synchronous round: every live node handles its Ready, then everything in flight is delivered.
+          for (const id of live) cluster.handleReady(id)
+          cluster.deliverAll()
+          break
         case 'tick': {
           if (rand.int(3) !== 0) cluster.tickAll()
           else cluster.tick(choose(rand, live) ?? NONE)
@@ -148,8 +158,8 @@ export function runSchedule(seed: number, steps = 300): RunStats {
           break
         case 'crash': {
           const id = choose(rand, live)
-          // Keep at most one node down at a time so that schedules make progress.
-          if (id !== undefined && cluster.down.size === 0) {
+          // Keep a majority up so that schedules make progress.
+          if (id !== undefined && cluster.down.size < (stormy ? 2 : 1)) {
             cluster.crash(id)
             stats.crashes++
           }
