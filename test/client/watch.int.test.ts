@@ -1,21 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { EtcdClient, WatchCompactedError, type WatchBatch, type Watcher } from '../../core/client'
-import { startEtcd, type EtcdCluster } from '../support/etcd'
+import { useEtcd } from './etcd-fixture'
 
 // Watch against a real etcd 3.4 (one member): events, many watches on one stream, history, filters,
 // compaction, progress, cancel, and resuming after the member is killed and restarted.
-let etcd: EtcdCluster
-let client: EtcdClient
-
-beforeAll(async () => {
-  etcd = await startEtcd({ size: 1 })
-  client = new EtcdClient({ endpoints: [etcd.members[0].clientUrl] })
-})
-
-afterAll(async () => {
-  client?.close()
-  await etcd?.stop()
-})
+const fixture = useEtcd({ size: 1 })
 
 /** Collects a watcher's batches; `until(n)` waits (polling) until at least n events arrived. */
 function collect(watcher: Watcher) {
@@ -35,7 +24,7 @@ function collect(watcher: Watcher) {
 
 /** Started Watch streams, from the member's Prometheus metrics. */
 async function watchStreamsStarted(): Promise<number> {
-  const text = await (await fetch(`${etcd.members[0].metricsUrl}/metrics`)).text()
+  const text = await (await fetch(`${fixture.etcd.members[0].metricsUrl}/metrics`)).text()
   const line = text.split('\n').find((l) => l.startsWith('grpc_server_started_total') && l.includes('grpc_method="Watch"'))
   return line ? Number(line.split(' ').pop()) : 0
 }
@@ -43,18 +32,18 @@ async function watchStreamsStarted(): Promise<number> {
 describe('Watch against etcd 3.4', () => {
   test('delivers puts and deletes in order with prevKv, byte-exact, for several watches on one stream', async () => {
     const streamsBefore = await watchStreamsStarted()
-    const prefix = await client.watch('w1/', { prefix: true, prevKv: true })
-    const single = await client.watch('w1/b')
+    const prefix = await fixture.client.watch('w1/', { prefix: true, prevKv: true })
+    const single = await fixture.client.watch('w1/b')
     const binaryKey = Buffer.from([0x77, 0x31, 0x2f, 0xff, 0x00])
-    const binary = await client.watch(binaryKey)
+    const binary = await fixture.client.watch(binaryKey)
     const all = collect(prefix)
     const onlyB = collect(single)
     const bytes = collect(binary)
-    await client.kv.put('w1/a', '1')
-    await client.kv.put('w1/b', '2')
-    await client.kv.put('w1/a', '3')
-    await client.kv.delete('w1/b')
-    await client.kv.put(binaryKey, Buffer.from([0x00, 0xff]))
+    await fixture.client.kv.put('w1/a', '1')
+    await fixture.client.kv.put('w1/b', '2')
+    await fixture.client.kv.put('w1/a', '3')
+    await fixture.client.kv.delete('w1/b')
+    await fixture.client.kv.put(binaryKey, Buffer.from([0x00, 0xff]))
     const events = await all.until(5)
     expect(events.map((e) => `${e.type} ${e.kv.key.toString('hex')}`)).toEqual([
       'put 77312f61',
@@ -74,21 +63,21 @@ describe('Watch against etcd 3.4', () => {
   })
 
   test('startRevision replays history; noPut keeps only deletes; async iteration ends at cancel', async () => {
-    const first = await client.kv.put('w2/k', 'a')
-    await client.kv.put('w2/k', 'b')
-    await client.kv.delete('w2/k')
-    const history = await client.watch('w2/k', { startRevision: first.header.revision })
+    const first = await fixture.client.kv.put('w2/k', 'a')
+    await fixture.client.kv.put('w2/k', 'b')
+    await fixture.client.kv.delete('w2/k')
+    const history = await fixture.client.watch('w2/k', { startRevision: first.header.revision })
     const replayed = await collect(history).until(3)
     expect(replayed.map((e) => `${e.type}:${e.kv.value.toString()}`)).toEqual(['put:a', 'put:b', 'delete:'])
     await history.cancel()
 
-    const deletesOnly = await client.watch('w2/', { prefix: true, noPut: true })
+    const deletesOnly = await fixture.client.watch('w2/', { prefix: true, noPut: true })
     const seen: string[] = []
     const iterating = (async () => {
       for await (const batch of deletesOnly) seen.push(...batch.events.map((e) => `${e.type}:${e.kv.key.toString()}`))
     })()
-    await client.kv.put('w2/x', '1')
-    await client.kv.delete('w2/x')
+    await fixture.client.kv.put('w2/x', '1')
+    await fixture.client.kv.delete('w2/x')
     const deadline = Date.now() + 10_000
     while (seen.length < 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
     await deletesOnly.cancel()
@@ -98,10 +87,10 @@ describe('Watch against etcd 3.4', () => {
   })
 
   test('a watch from a compacted revision ends with WatchCompactedError carrying the compact revision', async () => {
-    const old = await client.kv.put('w3/k', 'old')
-    const latest = await client.kv.put('w3/k', 'new')
-    await client.kv.compact(latest.header.revision, { physical: true })
-    const outcome = await client
+    const old = await fixture.client.kv.put('w3/k', 'old')
+    const latest = await fixture.client.kv.put('w3/k', 'new')
+    await fixture.client.kv.compact(latest.header.revision, { physical: true })
+    const outcome = await fixture.client
       .watch('w3/k', { startRevision: old.header.revision })
       .then(
         (watcher) => new Promise<Error | null>((resolve) => watcher.once('canceled', resolve)),
@@ -112,28 +101,28 @@ describe('Watch against etcd 3.4', () => {
   })
 
   test('a progress request is answered with the current revision', async () => {
-    const watcher = await client.watch('w4/idle')
-    const { header } = await client.kv.put('w4/other', 'x')
+    const watcher = await fixture.client.watch('w4/idle')
+    const { header } = await fixture.client.kv.put('w4/other', 'x')
     const progress = new Promise<number>((resolve) => watcher.once('progress', (h) => resolve(h.revision)))
-    expect(client.requestWatchProgress()).toBe(true)
+    expect(fixture.client.requestWatchProgress()).toBe(true)
     expect(await progress).toBeGreaterThanOrEqual(header.revision)
     await watcher.cancel()
   })
 
   test('resumes after the member is killed and restarted: no event lost or repeated', async () => {
-    const watcher = await client.watch('w5/', { prefix: true })
+    const watcher = await fixture.client.watch('w5/', { prefix: true })
     const seen = collect(watcher)
     let disconnects = 0
     watcher.on('disconnected', () => disconnects++)
-    await client.kv.put('w5/a', '1')
+    await fixture.client.kv.put('w5/a', '1')
     await seen.until(1)
-    const process = etcd.members[0].process!
+    const process = fixture.etcd.members[0].process!
     const exited = new Promise((resolve) => process.once('exit', resolve))
-    etcd.kill(0)
+    fixture.etcd.kill(0)
     await exited
-    await etcd.restart(0)
+    await fixture.etcd.restart(0)
     // A second client writes, so these puts do not depend on the watch stream having reconnected.
-    const writer = new EtcdClient({ endpoints: [etcd.members[0].clientUrl] })
+    const writer = new EtcdClient({ endpoints: [fixture.etcd.members[0].clientUrl] })
     try {
       await writer.kv.put('w5/b', '2')
       await writer.kv.put('w5/c', '3')
