@@ -251,6 +251,11 @@ export class MemberDb implements Backend {
     return this.statements.memberMetaGet.get(name) as string | undefined
   }
 
+  /** @internal For the typed accessors in metadata.ts. */
+  get memberStatements(): Pick<Statements, 'memberAll' | 'memberRemovedGet'> {
+    return this.statements
+  }
+
   /** The conf state recorded by setConfState, if any. */
   confState(): ConfState | undefined {
     const text = this.getMemberMeta('conf_state')

@@ -49,3 +49,48 @@ export function getAppliedIndex(db: MemberDb): number {
 export function setConfState(tx: MemberTx, confState: ConfState): void {
   setMeta(tx, 'conf_state', encodeConfState(confState))
 }
+
+/** A cluster member as the Cluster API reports it (etcd membership.Member). IDs are uint64. */
+export interface MemberRecord {
+  id: bigint
+  name: string
+  peerUrls: string[]
+  clientUrls: string[]
+  isLearner: boolean
+}
+
+/** Adds or updates a member (applied with the conf change or attribute update that caused it). */
+export function putMember(tx: MemberTx, member: MemberRecord): void {
+  tx.statements.memberPut.run(
+    member.id.toString(),
+    member.name,
+    JSON.stringify(member.peerUrls),
+    JSON.stringify(member.clientUrls),
+    member.isLearner ? 1 : 0,
+  )
+}
+
+/** Removes a member and remembers its ID: a removed ID may never rejoin (etcd ErrIDRemoved). */
+export function removeMember(tx: MemberTx, id: bigint): void {
+  tx.statements.memberDelete.run(id.toString())
+  tx.statements.memberRemovedPut.run(id.toString())
+}
+
+/** All current members, ordered by ID. */
+export function listMembers(db: MemberDb): MemberRecord[] {
+  const rows = db.memberStatements.memberAll.all() as { id: string; name: string; peer_urls: string; client_urls: string; is_learner: number }[]
+  return rows
+    .map((r) => ({
+      id: BigInt(r.id),
+      name: r.name,
+      peerUrls: JSON.parse(r.peer_urls) as string[],
+      clientUrls: JSON.parse(r.client_urls) as string[],
+      isLearner: r.is_learner !== 0,
+    }))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+}
+
+/** Whether `id` was removed from the cluster. */
+export function isMemberRemoved(db: MemberDb, id: bigint): boolean {
+  return db.memberStatements.memberRemovedGet.get(id.toString()) !== undefined
+}

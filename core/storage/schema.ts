@@ -6,7 +6,7 @@ import { assert } from '../util/assert'
 export const APPLICATION_ID = 0x51524d31
 
 /** The schema version this code writes; PRAGMA user_version holds the file's version. */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 /**
  * Durability settings. WAL + synchronous=FULL: every commit is fsynced before it returns (measured: WAL +
@@ -66,6 +66,19 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
       INSERT INTO raft_entry (idx, term, type, data) VALUES (0, 0, 0, x'');
       INSERT INTO raft_state (id, term, vote, commit_index) VALUES (1, 0, '0', 0);
       INSERT INTO raft_snapshot (id, idx, term, conf_state, data) VALUES (1, 0, 0, '{"voters":[],"learners":[]}', x'');
+    `)
+  },
+  // 2: cluster membership (etcd's "members" and "members_removed" buckets)
+  (db) => {
+    db.exec(`
+      CREATE TABLE member (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        peer_urls TEXT NOT NULL,
+        client_urls TEXT NOT NULL,
+        is_learner INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE member_removed (id TEXT PRIMARY KEY) WITHOUT ROWID;
     `)
   },
 ]

@@ -18,6 +18,13 @@ export function prepareStatements(db: Database.Database) {
     snapshotSet: db.prepare('UPDATE raft_snapshot SET idx = ?, term = ?, conf_state = ?, data = ? WHERE id = 1'),
     memberMetaGet: db.prepare('SELECT value FROM member_meta WHERE name = ?').pluck(),
     memberMetaSet: db.prepare('INSERT INTO member_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+    memberPut: db.prepare(
+      'INSERT INTO member (id, name, peer_urls, client_urls, is_learner) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, peer_urls = excluded.peer_urls, client_urls = excluded.client_urls, is_learner = excluded.is_learner',
+    ),
+    memberDelete: db.prepare('DELETE FROM member WHERE id = ?'),
+    memberAll: db.prepare('SELECT id, name, peer_urls, client_urls, is_learner FROM member'),
+    memberRemovedPut: db.prepare('INSERT OR IGNORE INTO member_removed (id) VALUES (?)'),
+    memberRemovedGet: db.prepare('SELECT 1 FROM member_removed WHERE id = ?').pluck(),
     kvGet: db.prepare('SELECT main, sub, tombstone, key, value, create_revision, mod_revision, version, CAST(lease AS TEXT) AS lease FROM mvcc_kv WHERE main = ? AND sub = ?'),
     kvRange: db.prepare('SELECT main, sub, tombstone, key, value, create_revision, mod_revision, version, CAST(lease AS TEXT) AS lease FROM mvcc_kv WHERE main >= ? AND main < ? ORDER BY main, sub LIMIT ?'),
     kvAll: db.prepare('SELECT main, sub, tombstone, key, value, create_revision, mod_revision, version, CAST(lease AS TEXT) AS lease FROM mvcc_kv ORDER BY main, sub'),

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { KvStore } from '../../core/mvcc/kv-store'
 import { DB_FILE, LOCK_FILE, MemberDb } from '../../core/storage/member-db'
-import { getIdentity, setIdentity } from '../../core/storage/metadata'
+import { getIdentity, isMemberRemoved, listMembers, putMember, removeMember, setIdentity } from '../../core/storage/metadata'
 import { SCHEMA_VERSION } from '../../core/storage/schema'
 import { tempDir } from '../support/temp-dir'
 
@@ -175,5 +175,73 @@ describe('MemberDb startup errors', () => {
     const db = MemberDb.open({ dataDir: path, create: 'never' })
     expect(getIdentity(db)?.memberId).toBe(0xffff_0000_0000_0001n)
     db.close()
+  })
+})
+
+describe('MemberDb schema migrations and membership', () => {
+  it('a version 1 database is migrated to the current version with its data intact', () => {
+    const dir = tempDir('quorum-migrate-')
+    try {
+      const path = join(dir.path, DB_FILE)
+      // build a version-1 database by hand: the first migration's tables plus some data
+      const raw = new Database(path)
+      raw.pragma('journal_mode = WAL')
+      raw.exec(`
+        CREATE TABLE raft_entry (idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, type INTEGER NOT NULL, data BLOB NOT NULL);
+        CREATE TABLE raft_state (id INTEGER PRIMARY KEY CHECK (id = 1), term INTEGER NOT NULL, vote TEXT NOT NULL, commit_index INTEGER NOT NULL);
+        CREATE TABLE raft_snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), idx INTEGER NOT NULL, term INTEGER NOT NULL, conf_state TEXT NOT NULL, data BLOB NOT NULL);
+        CREATE TABLE member_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE mvcc_kv (main INTEGER NOT NULL, sub INTEGER NOT NULL, tombstone INTEGER NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,
+          create_revision INTEGER NOT NULL, mod_revision INTEGER NOT NULL, version INTEGER NOT NULL, lease INTEGER NOT NULL, PRIMARY KEY (main, sub));
+        CREATE TABLE mvcc_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE mvcc_lease (id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL, remaining_ttl INTEGER NOT NULL);
+        CREATE TABLE mvcc_alarm (member_id TEXT NOT NULL, alarm TEXT NOT NULL, PRIMARY KEY (member_id, alarm)) WITHOUT ROWID;
+        INSERT INTO raft_entry VALUES (0, 0, 0, x''), (1, 2, 0, x'61');
+        INSERT INTO raft_state VALUES (1, 2, '1', 1);
+        INSERT INTO raft_snapshot VALUES (1, 0, 0, '{"voters":[],"learners":[]}', x'');
+        INSERT INTO member_meta VALUES ('applied_index', '1');
+        INSERT INTO mvcc_kv VALUES (2, 0, 0, x'6b', x'76', 2, 2, 1, 0);
+      `)
+      raw.pragma('application_id = 1364348209')
+      raw.pragma('user_version = 1')
+      raw.close()
+      const db = MemberDb.open({ dataDir: dir.path })
+      try {
+        expect(db.raftStorage.lastIndex()).toBe(1)
+        expect(new KvStore(db).range({ key: Buffer.from('k') }).kvs[0].value.toString()).toBe('v')
+        db.transaction((tx) => putMember(tx, { id: 5n, name: 'm5', peerUrls: ['http://127.0.0.1:2380'], clientUrls: [], isLearner: false }))
+        expect(listMembers(db).map((m) => m.name)).toEqual(['m5'])
+      } finally {
+        db.close()
+      }
+      const check = new Database(path)
+      expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
+      check.close()
+    } finally {
+      dir.remove()
+    }
+  })
+
+  it('members are listed by ID; a removed member ID is remembered', () => {
+    const dir = tempDir('quorum-members-')
+    const db = MemberDb.open({ dataDir: dir.path })
+    try {
+      const big = 0xfedc_ba98_7654_3210n
+      db.transaction((tx) => {
+        putMember(tx, { id: big, name: 'b', peerUrls: ['http://127.0.0.1:2381'], clientUrls: ['http://127.0.0.1:2379'], isLearner: true })
+        putMember(tx, { id: 1n, name: 'a', peerUrls: ['http://127.0.0.1:2380'], clientUrls: [], isLearner: false })
+      })
+      expect(listMembers(db).map((m) => [m.id, m.name, m.isLearner])).toEqual([
+        [1n, 'a', false],
+        [big, 'b', true],
+      ])
+      db.transaction((tx) => removeMember(tx, 1n))
+      expect(listMembers(db).map((m) => m.id)).toEqual([big])
+      expect(isMemberRemoved(db, 1n)).toBe(true)
+      expect(isMemberRemoved(db, big)).toBe(false)
+    } finally {
+      db.close()
+      dir.remove()
+    }
   })
 })
