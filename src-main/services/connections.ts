@@ -102,6 +102,15 @@ export class ConnectionService {
     if (!this.store.deleteConnection(id)) throw new ServiceError('not_found', `no connection with id ${id}`)
   }
 
+  /**
+   * Throws ServiceError `read_only` for a read-only profile. Every service that writes to a cluster (keys,
+   * members, leases, alarms, snapshots restore) calls this first, so the flag holds whatever the UI shows.
+   */
+  assertWritable(id: string): void {
+    const fields = JSON.parse(this.getRecord(id).profileJson) as ProfileFields
+    if (fields.readOnly) throw new ServiceError('read_only', `connection ${id} is read-only`)
+  }
+
   /** Every profile as JSON text, without passwords or client keys. */
   exportAll(): string {
     const connections = this.list().map(({ name, endpoints, readOnly, username, tls }) => ({ name, endpoints, readOnly, username, tls }))

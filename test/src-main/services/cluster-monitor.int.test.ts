@@ -4,6 +4,7 @@ import type { ClusterOverview, MemberMetricsPoint } from '../../../src-main/api/
 import { ClusterMonitor } from '../../../src-main/services/cluster-monitor'
 import { readClusterOverview } from '../../../src-main/services/cluster-overview'
 import { etcdctl, startEtcd, type EtcdCluster } from '../../support/etcd'
+import { freePort } from '../../support/ports'
 import { defaultClientFactory } from '../../../src-main/services/client-factory'
 
 // Members, Status and /metrics sampling against a real etcd 3.4 three-member cluster.
@@ -36,6 +37,30 @@ describe('cluster overview and metrics sampling on real etcd 3.4', () => {
       expect(overview.takenAt).toBe(42)
     } finally {
       await client.close()
+    }
+  })
+
+  it('shows a learner that was added but not started: role learner, not a voter, quorum unchanged', async () => {
+    const peerPort = await freePort()
+    // etcd compat: with --strict-reconfig-check, membership changes wait until the members have been
+    // connected for a health interval (5 s, etcdserver.HealthInterval): "unhealthy cluster" until then.
+    let added = etcdctl(cluster.endpoints, ['member', 'add', 'learner1', '--learner', `--peer-urls=http://127.0.0.1:${peerPort}`])
+    for (let tries = 0; added.status !== 0 && added.stderr.includes('unhealthy cluster') && tries < 40; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 250))
+      added = etcdctl(cluster.endpoints, ['member', 'add', 'learner1', '--learner', `--peer-urls=http://127.0.0.1:${peerPort}`])
+    }
+    expect(added.status, added.stderr).toBe(0)
+    const client = defaultClientFactory({ endpoints: cluster.endpoints.split(','), callTimeoutMs: 3000 })
+    try {
+      const overview = await readClusterOverview(client, 'c1', () => 0)
+      const learner = overview.members.find((member) => member.isLearner)
+      expect(learner).toMatchObject({ name: '', role: 'learner', healthy: false, clientUrls: [], peerUrls: [`http://127.0.0.1:${peerPort}`] })
+      expect(overview.members).toHaveLength(4)
+      expect(overview.quorum).toMatchObject({ voters: 3, quorumSize: 2 })
+    } finally {
+      await client.close()
+      const learnerId = /Member\s+([0-9a-f]+)\s+added/.exec(added.stdout)?.[1]
+      if (learnerId) expect(etcdctl(cluster.endpoints, ['member', 'remove', learnerId]).status).toBe(0)
     }
   })
 
@@ -84,4 +109,5 @@ describe('cluster overview and metrics sampling on real etcd 3.4', () => {
       await cluster.restart(cluster.members.findIndex((member) => member.process === null)).catch(() => undefined)
     }
   })
+
 })

@@ -4,6 +4,8 @@ import { systemClock } from '../../../core/util/clock'
 import type { ConnectionProblem } from '../../../src-main/api/admin-api'
 import type { ClusterClientOptions } from '../../../src-main/services/cluster-client'
 import { testConnection } from '../../../src-main/services/connection-test'
+import { httpGetText } from '../../../src-main/services/http-get'
+import { parseEtcdMetrics } from '../../../src-main/services/prometheus'
 import { etcdctl, startEtcd, type EtcdCluster } from '../../support/etcd'
 import { freePort } from '../../support/ports'
 import { defaultClientFactory } from '../../../src-main/services/client-factory'
@@ -105,5 +107,11 @@ describe('connection test explains each failure in plain words', () => {
   it('https to a plain server is "TLS not enabled"; http to a TLS server is "TLS required"', async () => {
     await expectProblem(options([plain.members[0].clientUrl.replace('http:', 'https:')], { tls: { caCert: ca.cert } }), 'tls_not_enabled')
     await expectProblem(options([tlsEtcd.clientUrl.replace('https:', 'http:')]), 'tls_required')
+  })
+
+  it('scrapes /metrics over mTLS with the CA and client certificate of the profile', async () => {
+    const text = await httpGetText(`${tlsEtcd.clientUrl}/metrics`, { caCert: ca.cert, clientCert: client.cert, clientKey: client.key }, 3000)
+    expect(parseEtcdMetrics(text).hasLeader).toBe(1)
+    await expect(httpGetText(`${tlsEtcd.clientUrl}/metrics`, { caCert: otherCa.cert }, 3000)).rejects.toThrow()
   })
 })

@@ -44,6 +44,15 @@ describe('connection profiles in the app database', () => {
     expect(service.list()).toEqual([saved])
   })
 
+  it('a read-only profile refuses writes; a read-write one allows them', () => {
+    const readOnly = service.save(input())
+    const readWrite = service.save(input({ name: 'staging', readOnly: false }))
+    expect(() => service.assertWritable(readOnly.id)).toThrow(expect.objectContaining({ code: 'read_only' }))
+    expect(() => service.assertWritable(readWrite.id)).not.toThrow()
+    service.save({ ...input({ id: readOnly.id, readOnly: false }), password: undefined, clientKey: undefined })
+    expect(() => service.assertWritable(readOnly.id)).not.toThrow()
+  })
+
   it('never writes a secret to the database file in clear text', () => {
     service.save(input())
     store.close()
