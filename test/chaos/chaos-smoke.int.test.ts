@@ -25,6 +25,8 @@ function expectMeaningfulRun(result: ScenarioResult, minFaults: number) {
   expect(result.check.stats.ok).toBeGreaterThan(300)
   expect(result.check.stats.watchEvents).toBeGreaterThan(0)
   expect(result.recoveryMs).not.toBeNull()
+  // Every member converged to the same keyspace (HashKV at the final revision).
+  expect(result.convergence?.equal).toBe(true)
 }
 
 describe('chaos smoke tier against real etcd 3.4', () => {
@@ -70,6 +72,7 @@ describe('chaos smoke tier against real etcd 3.4', () => {
         expect({ verdict: report.verdict, violations: report.check.violations, status: cli.status }).toEqual({ verdict: 'pass', violations: [], status: 0 })
         expect(report.faults.filter((f) => f.kind === 'partition').length).toBeGreaterThanOrEqual(2)
         expect(report.check.stats.ok).toBeGreaterThan(300)
+        expect(report.convergence?.equal).toBe(true)
       } finally {
         out.remove()
       }

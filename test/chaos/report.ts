@@ -9,7 +9,7 @@ export const DEFAULT_REPORT_DIR = 'test-artifacts/chaos'
 
 /** The verdict of one run: passed means no violation, no inconclusive key and no liveness error. */
 export function verdictOf(result: ScenarioResult): 'pass' | 'fail' | 'inconclusive' {
-  if (result.check.violations.length > 0 || result.error) return 'fail'
+  if (result.check.violations.length > 0 || result.error || result.convergence?.equal === false) return 'fail'
   return result.check.linearizable === 'unknown' ? 'inconclusive' : 'pass'
 }
 
@@ -36,6 +36,7 @@ export function renderMarkdown(results: ScenarioResult[]): string {
     lines.push('', `## ${r.options.scenario} (seed ${r.options.seed})`, '')
     if (r.error) lines.push(`Error: ${r.error}`, '')
     lines.push(`Faults: ${r.faults.map((f) => `${f.kind} member ${f.member} (${f.role}) at ${(f.start - origin).toFixed(0)}–${(f.end - origin).toFixed(0)} ms`).join('; ') || 'none'}`)
+    if (r.convergence) lines.push(`HashKV at revision ${r.convergence.revision}: ${r.convergence.equal ? 'equal on every member' : `DIFFERENT: ${r.convergence.hashes.join(', ')}`}`)
     lines.push(`Watch events: ${r.check.stats.watchEvents}; log revisions: ${r.check.stats.logRevisions}; lease expiries: ${r.check.stats.leaseExpiries}; WGL keys: ${r.check.stats.wglKeys} (${r.check.stats.wglSteps} steps)`)
     if (r.check.inconclusiveKeys.length > 0) lines.push(`Inconclusive (search budget exhausted): ${r.check.inconclusiveKeys.join(', ')}`)
     const shown = [...r.check.violations.slice(0, 20), ...r.knownViolations.slice(0, 5)]

@@ -1,6 +1,7 @@
 import { seededRand } from '../../core/util/rand'
 import { checkHistory, type CheckReport, type Violation } from './checker/index'
 import { startEtcdUnderTest, type ClusterUnderTest } from './cluster'
+import { checkConvergence, type Convergence } from './convergence'
 import { RecordingClient } from './etcd-client'
 import { injectFaults, LivenessError, type FaultFamily, type FaultRecord } from './faults'
 import { HistoryRecorder, monotonicMs, type History } from './history'
@@ -50,6 +51,8 @@ export interface ScenarioResult {
   check: CheckReport
   /** Violations matching one of the target's known upstream bugs, with the bug's reference. */
   knownViolations: Array<Violation & { reference: string }>
+  /** HashKV of every member at the final revision; null when there was no final revision. */
+  convergence: Convergence | null
   /** How long the final write took after healing (the liveness probe), in ms; null if it never succeeded. */
   recoveryMs: number | null
   trafficMs: number
@@ -100,6 +103,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   let error: string | undefined
   let settled: { finalRevision?: number; recoveryMs: number | null } = { recoveryMs: null }
   let trafficMs = 0
+  let convergence: Convergence | null = null
   try {
     const watchers = startWatchers(cluster, recorder)
     const workload = new Workload(cluster, recorder, rand, {
@@ -123,6 +127,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     settled = await settle(cluster, recorder, watchers, monotonicMs() + 30_000)
     if (settled.recoveryMs === null) error ??= 'liveness: the final write was never acknowledged within 30 s'
     await Promise.all(watchers.map((w) => w.stop()))
+    if (settled.finalRevision !== undefined) convergence = await checkConvergence(cluster.members, settled.finalRevision)
   } finally {
     await cluster.stop()
   }
@@ -134,5 +139,5 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     if (known) knownViolations.push({ ...v, reference: known.reference })
     return !known
   })
-  return { options, cluster: cluster.label, faults, history, check, knownViolations, recoveryMs: settled.recoveryMs, trafficMs, totalMs: monotonicMs() - began, error }
+  return { options, cluster: cluster.label, faults, history, check, knownViolations, convergence, recoveryMs: settled.recoveryMs, trafficMs, totalMs: monotonicMs() - began, error }
 }

@@ -189,7 +189,8 @@ export function checkRevisions(history: History): RevisionCheck {
   const writerOf = (kv: KeyValue | null | undefined) => (kv ? attribution.get(kv.modRevision) : undefined)
   const unknownDeleters = ops.filter((o) => o.outcome === 'unknown' && (o.request.kind === 'delete' || o.request.kind === 'leaseRevoke' || o.request.kind === 'txn'))
 
-  const lastRevision = Math.max(log.maxRevision, ...[...ackedAt.keys()], history.finalRevision ?? 0)
+  let lastRevision = Math.max(log.maxRevision, history.finalRevision ?? 0)
+  for (const revision of ackedAt.keys()) lastRevision = Math.max(lastRevision, revision)
   // Revision 1 is the empty store the run starts from; only reads can report it.
   for (let revision = 1; revision <= lastRevision; revision++) {
     const events = log.byRevision.get(revision)
