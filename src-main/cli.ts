@@ -1,5 +1,6 @@
 import { buildProgram, runProgram } from '../core/cli/program'
-import { registerNodeCommand } from '../core/cli/commands/node'
+import { registerNodeCommand, setMemberRunner } from '../core/cli/commands/node'
+import { runMember } from '../core/server/run'
 import { registerClusterCommand } from '../core/cli/commands/cluster'
 import { registerSnapshotCommand } from '../core/cli/commands/snapshot'
 import { registerCertsCommand } from '../core/cli/commands/certs'
@@ -9,6 +10,7 @@ import { version } from '../package.json'
 
 // Entry of the `quorum` CLI (bin/quorum.mjs loads the bundled out/main/cli.js). Core commands come from
 // core/cli; `ui` (web mode) lives here because it serves the src-main services.
+setMemberRunner(runMember)
 const program = buildProgram(version, [
   registerNodeCommand,
   registerClusterCommand,

@@ -94,11 +94,13 @@ export class NodeHost {
   private snapshotIndex: number
   private leader: NodeId = 0n
   private role: StateType = StateType.Follower
+  private term = 0
 
   constructor(options: NodeHostOptions) {
     this.options = options
     this.appliedIndex = options.store.appliedIndex()
     this.snapshotIndex = this.appliedIndex
+    this.term = options.node.status().term
   }
 
   /** The RawNode; callers (gRPC handlers) must call `kick()` after feeding it input. */
@@ -109,6 +111,11 @@ export class NodeHost {
   /** Current leader as last reported by Raft (0n when unknown). */
   get leaderId(): NodeId {
     return this.leader
+  }
+
+  /** Current Raft term (from the last persisted HardState). */
+  get currentTerm(): number {
+    return this.term
   }
 
   /** Current Raft role. */
@@ -165,6 +172,7 @@ export class NodeHost {
           this.role = ready.softState.raftState
           this.options.onSoftState?.(ready.softState)
         }
+        if (ready.hardState) this.term = ready.hardState.term
         const started = performance.now()
         const committed = ready.committedEntries.filter((entry) => entry.index > this.appliedIndex)
         if (ready.hardState || ready.entries.length > 0 || ready.snapshot || committed.length > 0) {

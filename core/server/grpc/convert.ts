@@ -195,3 +195,8 @@ export function txnToWire(response: mvcc.TxnResponse, header: HeaderFactory): pb
     }),
   }
 }
+
+/** CompactionRequest; the store checks the revision against its current and compacted revisions. */
+export function compactionFromWire(request: pb.CompactionRequest): mvcc.CompactionRequest {
+  return { revision: int64(request.revision), physical: request.physical }
+}

@@ -26,6 +26,7 @@ import { decodeMessage, DecodeError, encodeMessage } from './codec'
 
 const STREAM_PATH = '/raft/stream'
 const SNAPSHOT_PATH = '/raft/snapshot'
+const MEMBERS_PATH = '/members'
 const HEADER_CLUSTER = 'x-quorum-cluster-id'
 const HEADER_FROM = 'x-quorum-from'
 const HEADER_TO = 'x-quorum-to'
@@ -77,6 +78,8 @@ export interface PeerTransportOptions {
   onRemovedSelf?: () => void
   /** True for members removed from the cluster: their connections are refused with 410. */
   isRemoved?: (id: NodeId) => boolean
+  /** Answers `GET /members` (cluster ID and membership as JSON) for members joining the cluster. */
+  membersJson?: () => string
   /** Largest accepted frame (default 64 MiB). */
   maxFrameBytes?: number
   /** Backlog above which messages to a peer are dropped (default 8 MiB). */
@@ -89,6 +92,40 @@ export interface PeerTransportOptions {
 /** Cluster-ID or addressing mismatch reported by a peer. */
 export class PeerRejectedError extends Error {
   readonly code = 'PEER_REJECTED'
+}
+
+/**
+ * Fetches `GET /members` from a peer URL (used by a member joining with --initial-cluster-state existing to
+ * learn the cluster ID and membership). Rejects on connection errors and non-200 answers.
+ */
+export async function fetchPeerMembers(peerUrl: string, connect: http2.SecureClientSessionOptions = {}, timeoutMs = 3000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(peerUrl, connect)
+    const timer = setTimeout(() => {
+      session.destroy()
+      reject(new Error(`timed out asking ${peerUrl} for the membership`))
+    }, timeoutMs)
+    session.on('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+    const stream = session.request({ ':method': 'GET', ':path': MEMBERS_PATH })
+    const chunks: Buffer[] = []
+    let status = 0
+    stream.on('response', (headers) => (status = Number(headers[':status'])))
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+    stream.on('end', () => {
+      clearTimeout(timer)
+      session.close()
+      if (status === 200) resolve(Buffer.concat(chunks).toString('utf8'))
+      else reject(new Error(`${peerUrl} answered HTTP ${status} to GET /members`))
+    })
+    stream.on('error', (error) => {
+      clearTimeout(timer)
+      session.destroy()
+      reject(error)
+    })
+  })
 }
 
 function frame(payload: Buffer): Buffer {
@@ -419,6 +456,11 @@ export class PeerTransport {
   private acceptStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     stream.on('error', () => undefined)
     const path = headers[':path']
+    if (headers[':method'] === 'GET' && path === MEMBERS_PATH && this.options.membersJson) {
+      stream.respond({ ':status': 200, 'content-type': 'application/json' })
+      stream.end(this.options.membersJson())
+      return
+    }
     if (headers[':method'] !== 'POST' || (path !== STREAM_PATH && path !== SNAPSHOT_PATH)) {
       stream.respond({ ':status': 404 }, { endStream: true })
       return

@@ -1,0 +1,124 @@
+import type { Server } from '@grpc/grpc-js'
+import { addService } from '../../proto/services'
+import type * as pb from '../../proto/types'
+import { ConfChangeType } from '../../raft/types'
+import type { ClusterMember } from '../membership'
+import type { Member } from '../member'
+import { computeMemberId } from '../ids'
+import { id64 } from './convert'
+import { EtcdError } from './errors'
+import { forwardUnary } from './forward'
+import { unary } from './handler'
+
+const SERVICE = 'etcdserverpb.Cluster'
+/** etcd compat: at most one learner at a time (etcd's maxLearners). */
+const MAX_LEARNERS = 1
+/** etcd compat: a learner is ready for promotion when its log reaches 90% of the leader's. */
+const LEARNER_READY_PERCENT = 0.9
+
+function memberToWire(member: ClusterMember): pb.Member {
+  return { ID: String(member.id), name: member.name, peerURLs: member.peerURLs, clientURLs: member.clientURLs, isLearner: member.isLearner }
+}
+
+function validPeerUrls(urls: string[]): boolean {
+  return (
+    urls.length > 0 &&
+    urls.every((text) => {
+      try {
+        const url = new URL(text)
+        return (url.protocol === 'http:' || url.protocol === 'https:') && url.port !== '' && (url.pathname === '/' || url.pathname === '')
+      } catch {
+        return false
+      }
+    })
+  )
+}
+
+/**
+ * Voters that are up from the leader's point of view (recently active, plus the leader itself); etcd's
+ * strict reconfiguration checks count these.
+ */
+function activeVoters(member: Member): number {
+  let active = 0
+  for (const [id, progress] of member.progress()) {
+    if (!progress.isLearner && (progress.recentActive || id === member.memberId)) active++
+  }
+  return active
+}
+
+/** etcd's Cluster service: membership changes through Raft conf changes, with etcd's safety checks. */
+export function registerClusterService(server: Server, member: Member): void {
+  const list = () => member.members().map(memberToWire)
+  addService(server, SERVICE, {
+    MemberList: unary(member, SERVICE, 'MemberList', async (request: pb.MemberListRequest) => {
+      if (request.linearizable) await member.linearizableBarrier()
+      return { header: member.header(), members: list() }
+    }),
+    MemberAdd: unary(member, SERVICE, 'MemberAdd', async (request: pb.MemberAddRequest) => {
+      if (!member.isLeader) return forwardUnary<pb.MemberAddResponse>(member, SERVICE, 'MemberAdd', request)
+      if (!validPeerUrls(request.peerURLs)) throw new EtcdError('MEMBER_BAD_URLS')
+      const members = member.members()
+      const urls = request.peerURLs.map((url) => new URL(url).origin)
+      if (members.some((m) => m.peerURLs.some((url) => urls.includes(url)))) throw new EtcdError('PEER_URL_EXIST')
+      if (request.isLearner && members.filter((m) => m.isLearner).length >= MAX_LEARNERS) throw new EtcdError('TOO_MANY_LEARNERS')
+      if (!request.isLearner && member.config.strictReconfigCheck) {
+        const voters = members.filter((m) => !m.isLearner).length + 1
+        if (activeVoters(member) < Math.floor(voters / 2) + 1) throw new EtcdError('MEMBER_NOT_ENOUGH_STARTED')
+      }
+      const id = computeMemberId(urls, member.config.initialClusterToken, Math.floor(member.clock.now() / 1000))
+      if (member.membership.has(id) || member.membership.isRemoved(id)) throw new EtcdError('MEMBER_EXIST')
+      await member.proposeConfChange({
+        type: request.isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode,
+        nodeId: id,
+        context: member.confChangeContext({ name: '', peerURLs: urls, isLearner: request.isLearner }),
+      })
+      const added = member.membership.get(id)
+      return { header: member.header(), member: added ? memberToWire(added) : null, members: list() }
+    }),
+    MemberRemove: unary(member, SERVICE, 'MemberRemove', async (request: pb.MemberRemoveRequest) => {
+      if (!member.isLeader) return forwardUnary<pb.MemberRemoveResponse>(member, SERVICE, 'MemberRemove', request)
+      const id = id64(request.ID)
+      const target = member.membership.get(id)
+      if (!target) throw new EtcdError('MEMBER_NOT_FOUND')
+      if (!target.isLearner && member.config.strictReconfigCheck) {
+        const voters = member.members().filter((m) => !m.isLearner).length - 1
+        const progress = member.progress().get(id)
+        const activeAfter = activeVoters(member) - (progress?.recentActive || id === member.memberId ? 1 : 0)
+        if (activeAfter < Math.floor(voters / 2) + 1) throw new EtcdError('MEMBER_NOT_ENOUGH_STARTED')
+      }
+      await member.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: id, context: new Uint8Array() })
+      return { header: member.header(), members: list() }
+    }),
+    MemberUpdate: unary(member, SERVICE, 'MemberUpdate', async (request: pb.MemberUpdateRequest) => {
+      if (!member.isLeader) return forwardUnary<pb.MemberUpdateResponse>(member, SERVICE, 'MemberUpdate', request)
+      const id = id64(request.ID)
+      const target = member.membership.get(id)
+      if (!target) throw new EtcdError('MEMBER_NOT_FOUND')
+      if (!validPeerUrls(request.peerURLs)) throw new EtcdError('MEMBER_BAD_URLS')
+      const urls = request.peerURLs.map((url) => new URL(url).origin)
+      if (member.members().some((m) => m.id !== id && m.peerURLs.some((url) => urls.includes(url)))) throw new EtcdError('PEER_URL_EXIST')
+      await member.proposeConfChange({
+        type: ConfChangeType.UpdateNode,
+        nodeId: id,
+        context: member.confChangeContext({ name: target.name, peerURLs: urls, isLearner: target.isLearner }),
+      })
+      return { header: member.header(), members: list() }
+    }),
+    MemberPromote: unary(member, SERVICE, 'MemberPromote', async (request: pb.MemberPromoteRequest) => {
+      if (!member.isLeader) return forwardUnary<pb.MemberPromoteResponse>(member, SERVICE, 'MemberPromote', request)
+      const id = id64(request.ID)
+      const target = member.membership.get(id)
+      if (!target) throw new EtcdError('MEMBER_NOT_FOUND')
+      if (!target.isLearner) throw new EtcdError('MEMBER_NOT_LEARNER')
+      const progress = member.progress().get(id)
+      const leaderMatch = member.progress().get(member.memberId)?.match ?? 0
+      if (!progress || progress.match < leaderMatch * LEARNER_READY_PERCENT) throw new EtcdError('LEARNER_NOT_READY')
+      await member.proposeConfChange({
+        type: ConfChangeType.AddNode,
+        nodeId: id,
+        context: member.confChangeContext({ name: target.name, peerURLs: target.peerURLs, isLearner: false }),
+      })
+      return { header: member.header(), members: list() }
+    }),
+  })
+}

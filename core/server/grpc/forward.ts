@@ -1,0 +1,44 @@
+import { credentials, makeClientConstructor, Metadata, type Client, type ServiceError } from '@grpc/grpc-js'
+import { serviceDefinition, type ServiceName } from '../../proto/services'
+import { EtcdError } from './errors'
+import type { Member } from '../member'
+
+// Some calls must run on the leader (lease keep-alive and time-to-live, member promote): like etcd, a
+// follower forwards them over the leader's client URL.
+
+type UnaryMethod = (request: unknown, metadata: Metadata, options: { deadline: number }, callback: (error: ServiceError | null, response: unknown) => void) => void
+
+const clients = new Map<string, Client>()
+
+/** A cached gRPC client for `service` at the current leader's client URL; NO_LEADER when there is none. */
+export function leaderClient(member: Member, service: ServiceName): Client {
+  const leader = member.members().find((m) => m.id === member.leaderId)
+  const url = leader?.clientURLs[0]
+  if (!leader || !url) throw new EtcdError('NO_LEADER')
+  const key = `${service}@${url}`
+  let client = clients.get(key)
+  if (!client) {
+    const Constructor = makeClientConstructor(serviceDefinition(service) as never, service)
+    const parsed = new URL(url)
+    client = new Constructor(parsed.host, credentials.createInsecure()) as Client
+    clients.set(key, client)
+  }
+  return client
+}
+
+/** Calls a unary method on the leader and resolves with its response (errors pass through as gRPC statuses). */
+export function forwardUnary<Response>(member: Member, service: ServiceName, method: string, request: unknown): Promise<Response> {
+  const client = leaderClient(member, service) as unknown as Record<string, UnaryMethod>
+  return new Promise((resolve, reject) => {
+    client[method].call(client, request, new Metadata(), { deadline: Date.now() + member.requestTimeoutMs }, (error, response) => {
+      if (error) reject(error)
+      else resolve(response as Response)
+    })
+  })
+}
+
+/** Closes the forwarding clients (member shutdown). */
+export function closeForwardClients(): void {
+  for (const client of clients.values()) client.close()
+  clients.clear()
+}

@@ -1,0 +1,69 @@
+import type { Server } from '@grpc/grpc-js'
+import { addService } from '../../proto/services'
+import type * as pb from '../../proto/types'
+import type { KvStore } from '../../mvcc/kv-store'
+import { isTxnReadOnly } from '../../mvcc/kv-store'
+import type * as mvcc from '../../mvcc/types'
+import { quotaCost } from '../../mvcc/quota'
+import type { Member } from '../member'
+import {
+  deleteRangeFromWire,
+  deleteRangeToWire,
+  putFromWire,
+  putToWire,
+  rangeFromWire,
+  rangeToWire,
+  txnFromWire,
+  txnToWire,
+} from './convert'
+import { EtcdError } from './errors'
+import { unary } from './handler'
+
+const SERVICE = 'etcdserverpb.KV'
+
+/** Raises the NOSPACE alarm through Raft and refuses the write, as etcd's quota check does. */
+async function checkQuota(member: Member, cost: number): Promise<void> {
+  if (member.alarms.hasNoSpace()) throw new EtcdError('NO_SPACE')
+  if (member.quota.available(cost)) return
+  await member.propose('alarm', { action: 1, memberID: String(member.memberId), alarm: 1 }).catch(() => undefined)
+  throw new EtcdError('NO_SPACE')
+}
+
+/**
+ * etcd's KV service. Reads are linearizable through a ReadIndex barrier unless `serializable`; writes go
+ * through Raft (any member proposes; Raft forwards to the leader). Read-only Txns are served like reads.
+ */
+export function registerKvService(server: Server, member: Member): void {
+  const header = (revision: number) => member.header(revision)
+  const kv: KvStore = member.kv
+  addService(server, SERVICE, {
+    Range: unary(member, SERVICE, 'Range', async (request: pb.RangeRequest) => {
+      const range = rangeFromWire(request)
+      if (!range.serializable) await member.linearizableBarrier()
+      return rangeToWire(kv.range(range), header)
+    }),
+    Put: unary(member, SERVICE, 'Put', async (request: pb.PutRequest) => {
+      const put = putFromWire(request)
+      await checkQuota(member, quotaCost({ put }))
+      return putToWire((await member.propose('put', request)) as mvcc.PutResponse, header)
+    }),
+    DeleteRange: unary(member, SERVICE, 'DeleteRange', async (request: pb.DeleteRangeRequest) => {
+      deleteRangeFromWire(request)
+      return deleteRangeToWire((await member.propose('delete_range', request)) as mvcc.DeleteRangeResponse, header)
+    }),
+    Txn: unary(member, SERVICE, 'Txn', async (request: pb.TxnRequest) => {
+      const txn = txnFromWire(request, member.config.maxTxnOps)
+      if (isTxnReadOnly(txn)) {
+        const serializable = txn.success.concat(txn.failure).every((op) => 'requestRange' in op && op.requestRange.serializable)
+        if (!serializable) await member.linearizableBarrier()
+        return txnToWire(member.readOnlyTxn(txn), header)
+      }
+      await checkQuota(member, quotaCost({ txn }))
+      return txnToWire((await member.propose('txn', request)) as mvcc.TxnResponse, header)
+    }),
+    Compact: unary(member, SERVICE, 'Compact', async (request: pb.CompactionRequest) => {
+      const revision = (await member.propose('compaction', request)) as number
+      return { header: header(revision) }
+    }),
+  })
+}

@@ -1,0 +1,95 @@
+import type { Server, ServerDuplexStream } from '@grpc/grpc-js'
+import { addService } from '../../proto/services'
+import type * as pb from '../../proto/types'
+import { MAX_LEASE_TTL_SECONDS } from '../../mvcc/lessor'
+import type { Member } from '../member'
+import { id64, int64 } from './convert'
+import { EtcdError, toGrpcStatusError } from './errors'
+import { forwardUnary, leaderClient } from './forward'
+import { unary } from './handler'
+
+const SERVICE = 'etcdserverpb.Lease'
+
+/** etcd's Lease service. Grant/revoke go through Raft; keep-alive and TTL queries are answered by the leader. */
+export function registerLeaseService(server: Server, member: Member): void {
+  addService(server, SERVICE, {
+    LeaseGrant: unary(member, SERVICE, 'LeaseGrant', async (request: pb.LeaseGrantRequest) => {
+      const ttl = int64(request.TTL)
+      if (ttl > MAX_LEASE_TTL_SECONDS) throw new EtcdError('LEASE_TTL_TOO_LARGE')
+      const id = id64(request.ID) !== 0n ? id64(request.ID) : member.leaseIds.next()
+      const granted = (await member.propose('lease_grant', { ID: String(id), TTL: String(ttl) })) as { id: bigint; ttlSeconds: number }
+      return { header: member.header(), ID: String(granted.id), TTL: String(granted.ttlSeconds), error: '' }
+    }),
+    LeaseRevoke: unary(member, SERVICE, 'LeaseRevoke', async (request: pb.LeaseRevokeRequest) => {
+      await member.propose('lease_revoke', { ID: request.ID })
+      return { header: member.header() }
+    }),
+    LeaseTimeToLive: unary(member, SERVICE, 'LeaseTimeToLive', async (request: pb.LeaseTimeToLiveRequest) => {
+      if (!member.isLeader) return forwardUnary<pb.LeaseTimeToLiveResponse>(member, SERVICE, 'LeaseTimeToLive', request)
+      const id = id64(request.ID)
+      try {
+        const ttl = member.lessor.timeToLive(id, request.keys)
+        return { header: member.header(), ID: String(id), TTL: String(ttl.ttlSeconds), grantedTTL: String(ttl.grantedTtlSeconds), keys: ttl.keys }
+      } catch (error) {
+        // etcd compat: an unknown lease answers TTL -1 rather than an error.
+        if ((error as { code?: string }).code === 'LEASE_NOT_FOUND') return { header: member.header(), ID: String(id), TTL: '-1', grantedTTL: '0', keys: [] }
+        throw error
+      }
+    }),
+    LeaseLeases: unary(member, SERVICE, 'LeaseLeases', async () => {
+      await member.linearizableBarrier()
+      return { header: member.header(), leases: member.lessor.leases().map((id) => ({ ID: String(id) })) }
+    }),
+    LeaseKeepAlive: (call: ServerDuplexStream<pb.LeaseKeepAliveRequest, pb.LeaseKeepAliveResponse>) => {
+      member.metrics.grpcStarted(SERVICE, 'LeaseKeepAlive', 'bidi_stream')
+      let upstream: ReturnType<typeof openUpstream> | null = null
+      const openUpstream = () => {
+        const client = leaderClient(member, SERVICE) as unknown as { LeaseKeepAlive: () => import('@grpc/grpc-js').ClientDuplexStream<unknown, pb.LeaseKeepAliveResponse> }
+        const stream = client.LeaseKeepAlive()
+        stream.on('data', (response: pb.LeaseKeepAliveResponse) => call.write({ ...response, header: member.header() }))
+        stream.on('error', () => {
+          upstream = null
+        })
+        stream.on('end', () => {
+          upstream = null
+        })
+        return stream
+      }
+      call.on('data', (request: pb.LeaseKeepAliveRequest) => {
+        const id = id64(request.ID)
+        try {
+          if (!member.isLeader) {
+            upstream ??= openUpstream()
+            upstream.write(request)
+            return
+          }
+          let ttl = 0
+          try {
+            const renewed = member.lessor.renew(id)
+            ttl = renewed.ttlSeconds
+            if (renewed.clearCheckpoint) {
+              const { id: leaseId, remainingTtlSeconds } = renewed.clearCheckpoint
+              member.propose('lease_checkpoint', { checkpoints: [{ ID: String(leaseId), remaining_TTL: String(remainingTtlSeconds) }] }).catch(() => undefined)
+            }
+          } catch (error) {
+            // etcd compat: renewing an unknown (or expired) lease answers TTL 0.
+            if ((error as { code?: string }).code !== 'LEASE_NOT_FOUND') throw error
+          }
+          call.write({ header: member.header(), ID: String(id), TTL: String(ttl) })
+        } catch (error) {
+          call.destroy(toGrpcStatusError(error))
+        }
+      })
+      const close = () => {
+        upstream?.end()
+        upstream = null
+      }
+      call.on('end', () => {
+        close()
+        call.end()
+      })
+      call.on('cancelled', close)
+      call.on('error', close)
+    },
+  })
+}

@@ -1,0 +1,18 @@
+import type { Server } from '@grpc/grpc-js'
+import type { Member } from '../member'
+import { registerClusterService } from './cluster'
+import { registerHealthService } from './health'
+import { registerKvService } from './kv'
+import { registerLeaseService } from './lease'
+import { registerMaintenanceService } from './maintenance'
+import { registerWatchService } from './watch'
+
+/** Registers every etcd v3 service a member serves on its client URLs. */
+export function registerServices(server: Server, member: Member): void {
+  registerKvService(server, member)
+  registerWatchService(server, member)
+  registerLeaseService(server, member)
+  registerClusterService(server, member)
+  registerMaintenanceService(server, member)
+  registerHealthService(server, member)
+}
