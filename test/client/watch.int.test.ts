@@ -109,6 +109,21 @@ describe('Watch against etcd 3.4', () => {
     await watcher.cancel()
   })
 
+  test('a revision too large for one response arrives in fragments and is delivered as one batch', async () => {
+    const value = (fill: number) => Buffer.alloc(400 * 1024, fill)
+    const keys = ['w6/a', 'w6/b', 'w6/c']
+    for (const key of keys) await fixture.client.kv.put(key, value(1))
+    const watcher = await fixture.client.watch('w6/', { prefix: true, prevKv: true, fragment: true })
+    const seen = collect(watcher)
+    // 3 events with 400 KiB values and 400 KiB previous values: 2.4 MiB, above --max-request-bytes (1.5 MiB).
+    await fixture.client.kv.txn({ success: keys.map((key) => ({ type: 'put' as const, key, value: value(2) })) })
+    const events = await seen.until(3)
+    expect(seen.batches).toHaveLength(1)
+    expect(events.map((e) => e.kv.key.toString())).toEqual(keys)
+    expect(events.every((e) => e.kv.value.equals(value(2)) && e.prevKv?.value.equals(value(1)))).toBe(true)
+    await watcher.cancel()
+  })
+
   test('resumes after the member is killed and restarted: no event lost or repeated', async () => {
     const watcher = await fixture.client.watch('w5/', { prefix: true })
     const seen = collect(watcher)
