@@ -85,8 +85,11 @@ function releaseLock(path: string): void {
   }
 }
 
-/** Checks the SQLite header and that the file is not shorter than the header says. */
-function checkHeader(path: string): void {
+/**
+ * Checks the SQLite header and that the file is not shorter than the header says; throws DbCorruptError.
+ * @internal
+ */
+export function checkSqliteHeader(path: string): void {
   const size = statSync(path).size
   if (size === 0) throw new DbCorruptError(path, 'the file is empty')
   const header = Buffer.alloc(100)
@@ -156,7 +159,7 @@ export class MemberDb implements Backend {
         if (create === 'never') throw new DbMissingError(path, 'no database file in the data dir')
         if (existsSync(`${path}-wal`)) throw new DbMissingError(path, 'a write-ahead log exists without its database file')
       } else {
-        checkHeader(path)
+        checkSqliteHeader(path)
       }
       let db: Database.Database
       try {
@@ -238,6 +241,12 @@ export class MemberDb implements Backend {
     assert(!this.db.inTransaction, 'defragment inside a transaction')
     this.db.exec('VACUUM')
     this.db.pragma('wal_checkpoint(TRUNCATE)')
+  }
+
+  /** @internal Writes a consistent copy of the database to `path` (used by snapshot-file.ts). */
+  vacuumInto(path: string): void {
+    assert(!this.db.inTransaction, 'snapshot inside a transaction')
+    this.db.prepare('VACUUM INTO ?').run(path)
   }
 
   /** PRAGMA integrity_check messages (['ok'] when sound). */
