@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js'
-import { ClientClosedError, etcdCodeOf, isServiceError, toClientError } from './errors'
+import { ClientClosedError, EtcdError, etcdCodeOf, GrpcError, isServiceError, toClientError } from './errors'
 import type { Transport } from './transport'
 
 /** What a {@link StreamSession} tells its owner. */
@@ -14,13 +14,25 @@ export interface StreamSessionHandlers<Response> {
   onFatal(error: unknown): void
 }
 
-/** Whether a lost stream should be reopened: transport trouble, leader loss and stale tokens are retried. */
+const RETRYABLE_CODES: ReadonlySet<number> = new Set([
+  grpc.status.UNAVAILABLE,
+  grpc.status.INTERNAL,
+  grpc.status.CANCELLED,
+  grpc.status.UNKNOWN,
+  grpc.status.DEADLINE_EXCEEDED,
+])
+
+/**
+ * Whether a lost stream (or a failed attempt to open one) should be retried: transport trouble, leader loss
+ * and stale tokens are; refusals (permission denied, bad password, unimplemented) and a closed client are not.
+ */
 function isRetryable(error: unknown): boolean {
-  if (!isServiceError(error)) return true
-  if (error.code === grpc.status.UNAVAILABLE || error.code === grpc.status.INTERNAL) return true
-  if (error.code === grpc.status.CANCELLED || error.code === grpc.status.UNKNOWN) return true
   const code = etcdCodeOf(error)
-  return code === 'INVALID_AUTH_TOKEN' || code === 'AUTH_OLD_REVISION'
+  if (code === 'INVALID_AUTH_TOKEN' || code === 'AUTH_OLD_REVISION') return true
+  let grpcCode: number | undefined
+  if (isServiceError(error)) grpcCode = error.code
+  else if (error instanceof GrpcError || error instanceof EtcdError) grpcCode = error.grpcCode
+  return grpcCode !== undefined && RETRYABLE_CODES.has(grpcCode)
 }
 
 /**
@@ -81,8 +93,8 @@ export class StreamSession<Request, Response> {
       opened = await this.transport.openStream(this.method)
     } catch (error) {
       this.opening = false
-      // Authentication itself failed (bad password) or the client closed: nothing to retry.
-      if (!this.stopped) this.handlers.onFatal(error)
+      // Authenticating for the new stream failed: retried if the cluster was unreachable, else fatal.
+      if (!this.stopped) void this.reconnect(this.transport.currentIndex(), null, error)
       return
     }
     this.opening = false
@@ -98,9 +110,9 @@ export class StreamSession<Request, Response> {
       stream.cancel()
       void this.reconnect(index, token, error)
     }
-    stream.on('metadata', () => (this.attempt = 0))
     stream.on('data', (response: Response) => {
       if (this.stream !== stream) return
+      // Only an answer proves the stream works; headers alone do not (a member without a leader sends them).
       this.attempt = 0
       this.handlers.onData(response)
     })
