@@ -7,6 +7,7 @@ import { AdminService } from './services/admin-service'
 import { defaultClientFactory } from './services/client-factory'
 import { ConnectionService } from './services/connections'
 import { KeyFileCipher, SafeStorageCipher, type SecretCipher } from './services/secret-cipher'
+import { MetricsHistory } from './services/metrics-history'
 import { createMainWindow, hardenSession, isAppUrl } from './window'
 import { version } from '../package.json'
 
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
     connections: new ConnectionService(store, cipher, systemClock),
     createClient: defaultClientFactory,
     clock: systemClock,
+    metricsHistory: new MetricsHistory(store, systemClock),
   })
   const ourWindows = new Set<number>()
   const dispose = registerAdminHandlers(

@@ -35,6 +35,12 @@ const MIGRATIONS: readonly string[] = [
      updated_at INTEGER NOT NULL
    );
    CREATE TABLE settings (key TEXT PRIMARY KEY, value_json TEXT NOT NULL);`,
+  `CREATE TABLE metric_points (
+     connection_id TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     point_json TEXT NOT NULL
+   );
+   CREATE INDEX metric_points_by_time ON metric_points (connection_id, at);`,
 ]
 
 interface ConnectionRow {
@@ -113,6 +119,29 @@ export class AppStore {
   /** Deletes a profile; returns false when there was none with that id. */
   deleteConnection(id: string): boolean {
     return this.db.prepare('DELETE FROM connections WHERE id = ?').run(id).changes > 0
+  }
+
+  /** Appends chart points (JSON, one row each) of a connection in one transaction. */
+  appendMetricPoints(connectionId: string, points: readonly { at: number; json: string }[]): void {
+    const insert = this.db.prepare('INSERT INTO metric_points (connection_id, at, point_json) VALUES (?, ?, ?)')
+    this.db.transaction(() => {
+      for (const point of points) insert.run(connectionId, point.at, point.json)
+    })()
+  }
+
+  /** The newest `limit` points of a connection at or after `sinceMs`, oldest first. */
+  metricPointsSince(connectionId: string, sinceMs: number, limit: number): string[] {
+    const rows = this.db
+      .prepare('SELECT point_json FROM metric_points WHERE connection_id = ? AND at >= ? ORDER BY at DESC, rowid DESC LIMIT ?')
+      .all(connectionId, sinceMs, limit) as { point_json: string }[]
+    return rows.reverse().map((row) => row.point_json)
+  }
+
+  /** Deletes points older than `beforeMs` (all connections), or every point of one connection; returns how many. */
+  deleteMetricPoints(filter: { beforeMs: number } | { connectionId: string }): number {
+    return 'beforeMs' in filter
+      ? this.db.prepare('DELETE FROM metric_points WHERE at < ?').run(filter.beforeMs).changes
+      : this.db.prepare('DELETE FROM metric_points WHERE connection_id = ?').run(filter.connectionId).changes
   }
 
   /** A setting's JSON value, or null when unset. */

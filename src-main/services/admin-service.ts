@@ -14,7 +14,11 @@ import { ClusterMonitor } from './cluster-monitor'
 import { readClusterOverview } from './cluster-overview'
 import { testConnection, type ConnectionTestTimeouts } from './connection-test'
 import type { ConnectionService } from './connections'
+import type { MetricsHistory } from './metrics-history'
 import { ServiceError, toResult } from './result'
+
+/** Chart points kept in memory per monitored connection (about an hour for 3 members at 2 s). */
+const HISTORY_POINTS = 6000
 
 /** What the admin service is built from; Electron and web mode pass their own cipher-backed connections. */
 export interface AdminServiceDeps {
@@ -25,6 +29,8 @@ export interface AdminServiceDeps {
   callTimeoutMs?: number
   monitorIntervalMs?: number
   connectionTestTimeouts?: ConnectionTestTimeouts
+  /** Keeps chart points across restarts (24 h); without it history lives only in memory. */
+  metricsHistory?: MetricsHistory
 }
 
 /**
@@ -62,6 +68,7 @@ export class AdminService implements AdminApi {
     return toResult(async () => {
       this.deps.connections.delete(id)
       await this.stopMonitor(id)
+      this.deps.metricsHistory?.forget(id)
       return null
     })
   }
@@ -105,8 +112,13 @@ export class AdminService implements AdminApi {
           tls: options.tls,
           clock: this.deps.clock,
           intervalMs: this.deps.monitorIntervalMs,
+          historyPoints: HISTORY_POINTS,
+          initialPoints: this.deps.metricsHistory?.recent(connectionId, HISTORY_POINTS),
           onOverview: (overview) => this.events.emit('overview', overview),
-          onSample: (points) => this.events.emit('sample', { connectionId, points } satisfies MetricsSampleEvent),
+          onSample: (points) => {
+            this.deps.metricsHistory?.append(connectionId, points)
+            this.events.emit('sample', { connectionId, points } satisfies MetricsSampleEvent)
+          },
         })
         this.monitors.set(connectionId, monitor)
         monitor.start()

@@ -18,6 +18,8 @@ export interface ClusterMonitorOptions {
   metricsUrl?: (clientUrl: string) => string
   onOverview(overview: ClusterOverview): void
   onSample(points: MemberMetricsPoint[]): void
+  /** Points from before this monitor started (e.g. the app database), oldest first, to seed the history. */
+  initialPoints?: readonly MemberMetricsPoint[]
   /** Called when a whole tick fails (e.g. no endpoint answers the member list). */
   onError?(error: Error): void
 }
@@ -101,6 +103,7 @@ export class ClusterMonitor {
   constructor(private readonly options: ClusterMonitorOptions) {
     this.intervalMs = options.intervalMs ?? 2000
     this.history = new RingBuffer(options.historyPoints ?? 5000)
+    for (const point of options.initialPoints ?? []) this.history.push(point)
   }
 
   /** Starts sampling; the first tick runs at once. Idempotent. */

@@ -10,6 +10,7 @@ import { AdminService } from '../services/admin-service'
 import { defaultClientFactory } from '../services/client-factory'
 import { ConnectionService } from '../services/connections'
 import { KeyFileCipher } from '../services/secret-cipher'
+import { MetricsHistory } from '../services/metrics-history'
 import { startWebServer } from './server'
 import { version } from '../../package.json'
 
@@ -51,6 +52,7 @@ export function registerUiCommand(program: Command): void {
         connections: new ConnectionService(store, cipher, systemClock),
         createClient: defaultClientFactory,
         clock: systemClock,
+        metricsHistory: new MetricsHistory(store, systemClock),
       })
       const server = await startWebServer({ api: service, rendererDir, port: options.port })
       console.log(`Quorum web mode (data in ${dataDir}). Open this URL in a browser on this machine:`)
