@@ -1,4 +1,16 @@
 // The MVCC state of one member wired together: the KV store, lessor, watch, alarms and quota over one Backend.
+//
+// How a host uses it (see test/storage/host-loop.int.test.ts for a running example):
+//   const db = MemberDb.open({ dataDir })                     // core/storage; DataDirError on a bad dir
+//   const mvcc = openMvcc(db, { clock })                      // restores index, leases, alarms
+//   const node = new RawNode({ id, storage: db.raftStorage, applied: getAppliedIndex(db), rand })
+//   Ready:  db.transaction((tx) => persistReady(tx, rd)); send rd.messages; then apply:
+//   Entry:  db.transaction((tx) => { mvcc.kv.txn(tx, req) / put / deleteRange / compact /
+//             mvcc.lessor.grant|revoke|checkpoint(tx, ...) / mvcc.alarms.activate(tx, ...);
+//             setAppliedIndex(tx, entry.index) })
+//   Reads:  mvcc.kv.range(req); watch: mvcc.watchable.newWatchStream() + startBackgroundSync()
+//   Leader: mvcc.lessor.promote(electionMs); poll lessor.expiredLeases() / dueCheckpoints() and propose
+//           LeaseRevoke / LeaseCheckpoint; AutoCompactor.poll() and propose Compaction.
 import type { Clock } from '../util/clock'
 import type { Backend } from './backend'
 import { KvStore } from './kv-store'
