@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { EtcdClient, GrpcError } from '../../core/client'
-import { freePort } from '../support/ports'
+import { EtcdClient, EtcdError, GrpcError } from '../../core/client'
+import { freePort, freePorts } from '../support/ports'
+import { tempDir } from '../support/temp-dir'
 import { startEtcd, type EtcdCluster } from '../support/etcd'
 import { expectEtcdError } from './expect-etcd-error'
 
@@ -87,6 +90,47 @@ describe('Cluster and Maintenance against etcd 3.4 (3 members)', () => {
     const removed = await client.cluster.memberRemove(added.member.id)
     expect(removed.members.map((m) => m.id)).not.toContain(added.member.id)
     await expectEtcdError(client.cluster.memberRemove(added.member.id), 'MEMBER_NOT_FOUND')
+  })
+
+  test('a learner that runs catches up and is promoted to a voting member, then removed', async () => {
+    const [peerPort, clientPort] = await freePorts(2)
+    const peerUrl = `http://127.0.0.1:${peerPort}`
+    const clientUrl = `http://127.0.0.1:${clientPort}`
+    const { member } = await client.cluster.memberAdd([peerUrl], { isLearner: true })
+    const dir = tempDir('quorum-learner-')
+    const initialCluster = [...etcd.members.map((m) => `${m.name}=${m.peerUrl}`), `learner=${peerUrl}`].join(',')
+    const learner = spawn('etcd', [
+      '--name', 'learner', '--data-dir', join(dir.path, 'data'),
+      '--listen-client-urls', clientUrl, '--advertise-client-urls', clientUrl,
+      '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl,
+      '--initial-cluster', initialCluster, '--initial-cluster-state', 'existing',
+      '--logger', 'zap', '--log-outputs', 'stderr', '--log-level', 'error',
+    ], { stdio: ['ignore', 'ignore', 'pipe'] })
+    learner.stderr?.resume()
+    const exited = new Promise((resolve) => learner.once('exit', resolve))
+    try {
+      // A learner is promotable once its log has caught up with the leader's (etcd 3.4: 90% of its match).
+      const deadline = Date.now() + 20_000
+      for (;;) {
+        try {
+          await client.cluster.memberPromote(member.id)
+          break
+        } catch (error) {
+          if (!(error instanceof EtcdError && error.code === 'LEARNER_NOT_READY') || Date.now() > deadline) throw error
+          await new Promise((resolve) => setTimeout(resolve, 200))
+        }
+      }
+      const promoted = (await client.cluster.memberList()).members.find((m) => m.id === member.id)
+      expect(promoted).toMatchObject({ isLearner: false, name: 'learner', clientUrls: [clientUrl] })
+      const status = await client.maintenance.status({ endpoint: urls()[0] })
+      expect(status.leader).not.toBe(0n)
+      const { members } = await client.cluster.memberRemove(member.id)
+      expect(members).toHaveLength(3)
+    } finally {
+      learner.kill('SIGKILL')
+      await exited
+      dir.remove()
+    }
   })
 
   test('moveLeader hands leadership to the target; a non-member target is a bad transferee', async () => {
