@@ -71,7 +71,8 @@ type CaListener = experimental.CaCertificateUpdateListener
  * that fails validation (say the new certificate with the old key, mid-renewal) is not published; the watcher
  * keeps the old one and waits for the next change. Renewal then needs no restart:
  *
- * - node `tls.Server`: `watcher.onReload((files) => server.setSecureContext(secureContextOptions(files)))`;
+ * - node `tls.Server`: `watcher.onReload((files) => server.setSecureContext(secureContextOptions(files)))`, with
+ *   `requestCert` and `rejectUnauthorized` set to `requiresClientCertificate(paths, clientCertAuth)`;
  * - grpc-js: `grpcServerCredentials(watcher, clientCertAuth)` (the watcher is a grpc-js CertificateProvider).
  *
  * Existing connections keep the certificate they were made with; new handshakes use the new one.
@@ -179,16 +180,25 @@ export class TlsFileWatcher implements experimental.CertificateProvider {
 }
 
 /**
- * grpc-js server credentials that follow `watcher` (certificate renewal without restart). With `requireClientCert`
- * (etcd's `--client-cert-auth`) clients must present a certificate that chains to the watcher's CA file, which
- * must then be set. NB: grpc-js 1.14's `createCertificateProviderServerCredentials` passes its first argument on
- * as the identity provider and its second as the CA provider, whatever its parameter names say; we pass the
- * watcher as the first and the watcher-or-null as the second, which is right either way.
+ * Whether a listener must demand and verify client certificates. etcd compat: pkg/transport/listener.go
+ * `ServerConfig` sets RequireAndVerifyClientCert when `--client-cert-auth` is on OR a `--trusted-ca-file` is
+ * given (checked against etcd 3.4.23: with only a CA file, a client without a certificate is refused).
  */
-export function grpcServerCredentials(watcher: TlsFileWatcher, requireClientCert: boolean): ServerCredentials {
-  if (requireClientCert && watcher.paths.caFile === undefined) {
+export function requiresClientCertificate(paths: TlsFilePaths, clientCertAuth: boolean): boolean {
+  return clientCertAuth || paths.caFile !== undefined
+}
+
+/**
+ * grpc-js server credentials that follow `watcher` (certificate renewal without restart), demanding client
+ * certificates as etcd does (`requiresClientCertificate`); with `clientCertAuth` the CA file must be set.
+ * NB: grpc-js 1.14's `createCertificateProviderServerCredentials` passes its first argument on as the identity
+ * provider and its second as the CA provider, whatever its parameter names say; we pass the watcher as the
+ * first and the watcher-or-null as the second, which is right either way.
+ */
+export function grpcServerCredentials(watcher: TlsFileWatcher, clientCertAuth: boolean): ServerCredentials {
+  if (clientCertAuth && watcher.paths.caFile === undefined) {
     throw new CertsError('invalid-input', 'client certificate auth needs a trusted CA file')
   }
   const caProvider = watcher.paths.caFile === undefined ? null : watcher
-  return experimental.createCertificateProviderServerCredentials(watcher, caProvider, requireClientCert)
+  return experimental.createCertificateProviderServerCredentials(watcher, caProvider, requiresClientCertificate(watcher.paths, clientCertAuth))
 }

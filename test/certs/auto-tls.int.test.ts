@@ -1,22 +1,11 @@
 import { readFileSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { connect, createServer } from 'node:tls'
+import { createServer } from 'node:tls'
 import { afterAll, describe, expect, it } from 'vitest'
 import { autoTlsDir, ensureSelfSignedCertificate } from '../../core/certs/auto-tls'
 import { inspectCertificateFile } from '../../core/certs/inspect'
 import { tempDir } from '../support/temp-dir'
-
-// Connects to a TLS server; resolves 'ok' after the handshake or with the client-side error message.
-function handshake(port: number, rejectUnauthorized: boolean): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized })
-    socket.once('secureConnect', () => {
-      resolve('ok')
-      socket.destroy()
-    })
-    socket.once('error', (error) => resolve(error.message))
-  })
-}
+import { tlsHandshake } from './tls-probe'
 
 describe('auto TLS self-signed certificates (etcd --auto-tls / --peer-auto-tls)', () => {
   const temp = tempDir('quorum-certs-auto-')
@@ -57,8 +46,8 @@ describe('auto TLS self-signed certificates (etcd --auto-tls / --peer-auto-tls)'
     const server = createServer({ cert: readFileSync(files.certFile), key: readFileSync(files.keyFile) }, (socket) => socket.end())
     const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)))
     try {
-      expect(await handshake(port, false)).toBe('ok')
-      expect(await handshake(port, true)).toBe('self-signed certificate')
+      expect(await tlsHandshake(port, { rejectUnauthorized: false })).toHaveProperty('serial', inspectCertificateFile(files.certFile).serialNumber)
+      expect(await tlsHandshake(port, { rejectUnauthorized: true })).toEqual({ error: 'self-signed certificate' })
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()))
     }

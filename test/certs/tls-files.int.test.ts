@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs'
-import { connect, createServer, type ConnectionOptions, type Server as TlsServer } from 'node:tls'
+import { createServer, type ConnectionOptions, type Server as TlsServer } from 'node:tls'
 import { join } from 'node:path'
 import { Server as GrpcServer, ServerCredentials } from '@grpc/grpc-js'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -8,32 +8,19 @@ import { CERT_FILE_MODE, KEY_FILE_MODE, certificatePaths, writeOutputFiles } fro
 import { initCertificates } from '../../core/certs/init'
 import { inspectCertificate } from '../../core/certs/inspect'
 import { issueCertificate, loadCertificateAuthority, type CertificateAuthority, type PemPair } from '../../core/certs/issue'
-import { TlsFileWatcher, grpcServerCredentials, loadTlsFiles, secureContextOptions, type TlsFilePaths } from '../../core/certs/tls-files'
+import { TlsFileWatcher, grpcServerCredentials, loadTlsFiles, requiresClientCertificate, secureContextOptions, type TlsFilePaths } from '../../core/certs/tls-files'
 import { tempDir } from '../support/temp-dir'
-
-type Handshake = { serial: string } | { error: string }
-
-// One TLS handshake against 127.0.0.1:port; resolves with the serving certificate's serial (lower-case hex).
-function handshake(port: number, options: ConnectionOptions): Promise<Handshake> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ALPNProtocols: ['h2'], ...options })
-    socket.once('secureConnect', () => {
-      resolve({ serial: socket.getPeerCertificate().serialNumber.toLowerCase() })
-      socket.destroy()
-    })
-    socket.once('error', (error) => resolve({ error: error.message }))
-  })
-}
+import { tlsHandshake, type HandshakeResult } from './tls-probe'
 
 async function waitForSerial(port: number, options: ConnectionOptions, serial: string): Promise<void> {
   const deadline = Date.now() + 10_000
-  let last: Handshake = { error: 'none yet' }
+  let last: HandshakeResult = { error: 'none yet' }
   while (Date.now() < deadline) {
-    last = await handshake(port, options)
+    last = await tlsHandshake(port, options)
     if ('serial' in last && last.serial === serial) return
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
-  expect(last).toEqual({ serial })
+  expect(last).toMatchObject({ serial })
 }
 
 function serialOf(pair: PemPair): string {
@@ -54,12 +41,21 @@ describe('TLS files for servers: load, validate, reload on change', () => {
     const server = certificatePaths(dir, 'server', 'm1')
     paths = { certFile: server.certFile, keyFile: server.keyFile, caFile: join(dir, 'ca.crt') }
     const root = certificatePaths(dir, 'client', 'root')
-    clientOptions = { ca: readFileSync(paths.caFile!), cert: readFileSync(root.certFile), key: readFileSync(root.keyFile) }
+    clientOptions = { ca: readFileSync(paths.caFile!), cert: readFileSync(root.certFile), key: readFileSync(root.keyFile), ALPNProtocols: ['h2'] }
   })
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
   })
   afterAll(() => temp.remove())
+
+  // A grpc-js server (no services: the handshake is what is tested) on the watcher's credentials; returns its port.
+  const startGrpcServer = async (watcher: TlsFileWatcher, clientCertAuth: boolean): Promise<number> => {
+    const server = new GrpcServer()
+    cleanups.push(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())))
+    return new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpcServerCredentials(watcher, clientCertAuth), (error, bound) => (error ? reject(error) : resolve(bound))),
+    )
+  }
 
   const renew = async (parts: 'both' | 'cert' | 'key', pair?: PemPair): Promise<PemPair> => {
     const next = pair ?? (await issueCertificate(ca, { role: 'server', commonName: 'm1', hosts: ['localhost', '127.0.0.1'] }))
@@ -101,14 +97,10 @@ describe('TLS files for servers: load, validate, reload on change', () => {
     const errors: CertsError[] = []
     const watcher = new TlsFileWatcher(paths, { debounceMs: 50, pollIntervalMs: 0, onError: (error) => errors.push(error) })
     cleanups.push(() => watcher.close())
-    const server = new GrpcServer()
-    cleanups.push(() => new Promise<void>((resolve) => server.tryShutdown(() => resolve())))
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpcServerCredentials(watcher, true), (error, bound) => (error ? reject(error) : resolve(bound))),
-    )
+    const port = await startGrpcServer(watcher, true)
     await waitForSerial(port, clientOptions, watcher.current.certificate.serialNumber)
     // --client-cert-auth: a client without a certificate fails the handshake (TLS 1.2 reports it in the handshake).
-    const anonymous = await handshake(port, { ca: clientOptions.ca, maxVersion: 'TLSv1.2' })
+    const anonymous = await tlsHandshake(port, { ca: clientOptions.ca, maxVersion: 'TLSv1.2' })
     expect(anonymous).toMatchObject({ error: expect.stringMatching(/handshake failure|certificate required/i) })
 
     const renewed = await renew('both')
@@ -119,7 +111,7 @@ describe('TLS files for servers: load, validate, reload on change', () => {
     const deadline = Date.now() + 5000
     while (errors.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
     expect(errors.map((error) => error.code)).toContain('key-mismatch')
-    expect(await handshake(port, clientOptions)).toEqual({ serial: serialOf(renewed) })
+    expect(await tlsHandshake(port, clientOptions)).toMatchObject({ serial: serialOf(renewed) })
     await renew('key', next)
     await waitForSerial(port, clientOptions, serialOf(next))
     expect(watcher.lastError).toBeUndefined()
@@ -133,7 +125,7 @@ describe('TLS files for servers: load, validate, reload on change', () => {
     watcher.onReload((files) => server.setSecureContext(secureContextOptions(files)))
     const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)))
     const options = { ...clientOptions, ALPNProtocols: undefined }
-    expect(await handshake(port, options)).toEqual({ serial: watcher.current.certificate.serialNumber })
+    expect(await tlsHandshake(port, options)).toMatchObject({ serial: watcher.current.certificate.serialNumber })
 
     const renewed = await renew('both')
     await waitForSerial(port, options, serialOf(renewed))
@@ -142,7 +134,17 @@ describe('TLS files for servers: load, validate, reload on change', () => {
     watcher.close()
     await renew('both')
     await new Promise((resolve) => setTimeout(resolve, 300))
-    expect(await handshake(port, options)).toEqual({ serial: serialOf(renewed) })
+    expect(await tlsHandshake(port, options)).toMatchObject({ serial: serialOf(renewed) })
+  })
+
+  it('requires client certificates when a CA file is given even without client-cert auth, as etcd 3.4 does', async () => {
+    expect(requiresClientCertificate(paths, false)).toBe(true)
+    expect(requiresClientCertificate({ certFile: paths.certFile, keyFile: paths.keyFile }, false)).toBe(false)
+    const watcher = new TlsFileWatcher(paths, { pollIntervalMs: 0 })
+    cleanups.push(() => watcher.close())
+    const port = await startGrpcServer(watcher, false)
+    await waitForSerial(port, clientOptions, watcher.current.certificate.serialNumber)
+    expect(await tlsHandshake(port, { ca: clientOptions.ca, maxVersion: 'TLSv1.2' })).toMatchObject({ error: expect.stringMatching(/handshake failure/i) })
   })
 
   it('refuses grpc client-cert auth without a CA file', () => {

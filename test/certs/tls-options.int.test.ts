@@ -1,27 +1,16 @@
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { connect, createServer, type ConnectionOptions, type Server } from 'node:tls'
+import { createServer, type ConnectionOptions, type Server } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { certificatePaths } from '../../core/certs/files'
 import { initCertificates } from '../../core/certs/init'
 import { ETCD_CIPHER_SUITES, etcdTlsOptions } from '../../core/certs/tls-options'
 import { startEtcdTls, type EtcdTlsCluster } from '../support/etcd-tls'
 import { tempDir } from '../support/temp-dir'
+import { tlsHandshake } from './tls-probe'
 
 const SUITES = ['TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256', 'TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305']
-
-// One handshake; 'TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256' on success, 'refused' on any TLS error.
-function probe(port: number, options: ConnectionOptions): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ...options })
-    socket.once('secureConnect', () => {
-      resolve(`${socket.getProtocol()} ${socket.getCipher().name}`)
-      socket.destroy()
-    })
-    socket.once('error', () => resolve('refused'))
-  })
-}
 
 describe('etcd-like TLS options (--cipher-suites, TLS 1.2 minimum)', () => {
   const temp = tempDir('quorum-certs-tlsopt-')
@@ -79,7 +68,12 @@ describe('etcd-like TLS options (--cipher-suites, TLS 1.2 minimum)', () => {
       ['TLS 1.3 (suites not configurable)', { minVersion: 'TLSv1.3' }],
       ['TLS 1.1', { minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }],
     ]
-    const outcomes = async (port: number) => Promise.all(cases.map(([, options]) => probe(port, { ...client, ...options })))
+    // 'TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256' for a completed handshake, 'refused' for any TLS error.
+    const outcome = async (port: number, options: ConnectionOptions) => {
+      const result = await tlsHandshake(port, { ...client, ...options })
+      return 'error' in result ? 'refused' : `${result.protocol} ${result.cipher}`
+    }
+    const outcomes = (port: number) => Promise.all(cases.map(([, options]) => outcome(port, options)))
     const [fromEtcd, fromNode] = await Promise.all([outcomes(Number(new URL(etcd.members[0].clientUrl).port)), outcomes(serverPort)])
     const expected = [
       'TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256',
