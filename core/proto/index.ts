@@ -3,9 +3,7 @@ export { PROTO_OPTIONS, loadServices, parseProtoRoot } from './loader'
 export { addService, serviceDefinition, serviceMethods } from './services'
 export type {
   Bidi,
-  DuplexStream,
   EtcdServices,
-  ResponseStream,
   ServerStream,
   ServiceHandlers,
   ServiceMethods,

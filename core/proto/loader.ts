@@ -1,6 +1,6 @@
 import protobuf from 'protobufjs'
 import { fromJSON, type Options as ProtoLoaderOptions } from '@grpc/proto-loader'
-import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js'
+import type { ServiceDefinition } from '@grpc/grpc-js'
 import { authProto } from './auth-proto'
 import { healthProto } from './health-proto'
 import { kvProto } from './kv-proto'
@@ -47,9 +47,6 @@ export function parseProtoRoot(): protobuf.Root {
   root.resolveAll()
   return root
 }
-
-/** A method definition whose request and response types are the decoded message types of core/proto/types.ts. */
-export type EtcdMethod<Request, Response> = MethodDefinition<Request, Response>
 
 /** Service name (as on the wire, `etcdserverpb.KV`) to its method definitions, for `server.addService` and clients. */
 export type PackageServices = Record<string, ServiceDefinition>

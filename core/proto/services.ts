@@ -1,6 +1,4 @@
 import type {
-  ClientDuplexStream,
-  ClientReadableStream,
   handleBidiStreamingCall,
   handleServerStreamingCall,
   handleUnaryCall,
@@ -139,11 +137,6 @@ export function addService<Name extends ServiceName>(
 ): void {
   server.addService(serviceDefinition(name), handlers as UntypedServiceImplementation)
 }
-
-/** The client side of a server-streaming call that yields decoded `Response` messages. */
-export type ResponseStream<Response> = ClientReadableStream<Response>
-/** The client side of a bidirectional call: write Encodable `Request`s, read decoded `Response`s. */
-export type DuplexStream<Request, Response> = ClientDuplexStream<pb.Encodable<Request>, Response>
 
 /**
  * The gRPC service definition of `name` (from the embedded protos, built once and shared): pass it to
