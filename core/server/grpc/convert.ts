@@ -183,15 +183,18 @@ export function deleteRangeToWire(response: mvcc.DeleteRangeResponse, header: He
   return { header: header(response.revision), deleted: wireInt(response.deleted), prev_kvs: response.prevKvs.map(keyValueToWire) }
 }
 
+/** etcd compat: responses nested in a Txn carry a header with only the revision set (etcd's applyTxn). */
+const nestedHeader: HeaderFactory = (revision) => ({ cluster_id: '0', member_id: '0', revision: String(revision), raft_term: '0' })
+
 export function txnToWire(response: mvcc.TxnResponse, header: HeaderFactory): pb.TxnResponse {
   return {
     header: header(response.revision),
     succeeded: response.succeeded,
     responses: response.responses.map((op): pb.ResponseOp => {
-      if ('responseRange' in op) return { response_range: rangeToWire(op.responseRange, header), response: 'response_range' }
-      if ('responsePut' in op) return { response_put: putToWire(op.responsePut, header), response: 'response_put' }
-      if ('responseDeleteRange' in op) return { response_delete_range: deleteRangeToWire(op.responseDeleteRange, header), response: 'response_delete_range' }
-      return { response_txn: txnToWire(op.responseTxn, header), response: 'response_txn' }
+      if ('responseRange' in op) return { response_range: rangeToWire(op.responseRange, nestedHeader), response: 'response_range' }
+      if ('responsePut' in op) return { response_put: putToWire(op.responsePut, nestedHeader), response: 'response_put' }
+      if ('responseDeleteRange' in op) return { response_delete_range: deleteRangeToWire(op.responseDeleteRange, nestedHeader), response: 'response_delete_range' }
+      return { response_txn: txnToWire(op.responseTxn, nestedHeader), response: 'response_txn' }
     }),
   }
 }
