@@ -209,6 +209,14 @@ export interface MetricsSampleEvent {
   points: MemberMetricsPoint[]
 }
 
+/** A sampling round of a monitored connection failed as a whole (e.g. no endpoint answers). */
+export interface MonitoringErrorEvent {
+  connectionId: string
+  /** User-facing explanation with the underlying error. */
+  message: string
+  at: number
+}
+
 /** The samples kept in the ring buffer for one connection, oldest first. */
 export interface MetricsHistory {
   connectionId: string
@@ -237,6 +245,7 @@ export interface AdminApi {
   stopMonitoring(connectionId: string): Promise<Result<null>>
   onMetricsSample(listener: (event: MetricsSampleEvent) => void): Unsubscribe
   onOverviewChanged(listener: (overview: ClusterOverview) => void): Unsubscribe
+  onMonitoringError(listener: (event: MonitoringErrorEvent) => void): Unsubscribe
 }
 
 /** Names of the request/response methods (those returning a Promise). */
@@ -263,7 +272,7 @@ const methodFlags: Record<AdminMethod, true> = {
   startMonitoring: true,
   stopMonitoring: true,
 }
-const eventFlags: Record<AdminEvent, true> = { onMetricsSample: true, onOverviewChanged: true }
+const eventFlags: Record<AdminEvent, true> = { onMetricsSample: true, onOverviewChanged: true, onMonitoringError: true }
 
 /** Every request method of the contract; IPC handlers, preload functions and web routes come from this. */
 export const ADMIN_METHODS = Object.freeze(Object.keys(methodFlags) as AdminMethod[])

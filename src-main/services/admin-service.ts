@@ -6,6 +6,7 @@ import type {
   ClusterOverview,
   ConnectionInput,
   MetricsSampleEvent,
+  MonitoringErrorEvent,
   Result,
   Unsubscribe,
 } from '../api/admin-api'
@@ -115,6 +116,12 @@ export class AdminService implements AdminApi {
           historyPoints: HISTORY_POINTS,
           initialPoints: this.deps.metricsHistory?.recent(connectionId, HISTORY_POINTS),
           onOverview: (overview) => this.events.emit('overview', overview),
+          onError: (error) =>
+            this.events.emit('monitoring-error', {
+              connectionId,
+              message: error instanceof ClusterCallError ? `cluster did not answer: ${error.message}` : error.message,
+              at: this.deps.clock.now(),
+            } satisfies MonitoringErrorEvent),
           onSample: (points) => {
             this.deps.metricsHistory?.append(connectionId, points)
             this.events.emit('sample', { connectionId, points } satisfies MetricsSampleEvent)
@@ -140,6 +147,10 @@ export class AdminService implements AdminApi {
 
   onOverviewChanged(listener: (overview: ClusterOverview) => void): Unsubscribe {
     return this.listen('overview', listener)
+  }
+
+  onMonitoringError(listener: (event: MonitoringErrorEvent) => void): Unsubscribe {
+    return this.listen('monitoring-error', listener)
   }
 
   /** Stops every monitor (app quit, server close). */

@@ -3,6 +3,7 @@ import { ref, shallowRef } from 'vue'
 import type { ClusterOverview, MemberMetricsPoint } from '../../src-main/api/admin-api'
 import { api } from '../api'
 import { errorText } from './errors'
+import { t } from '../i18n'
 
 const MAX_POINTS = 6000
 
@@ -27,6 +28,9 @@ export const useClusterStore = defineStore('cluster', () => {
       if (next.connectionId !== connectionId.value) return
       overview.value = next
       error.value = null
+    })
+    api.onMonitoringError((event) => {
+      if (event.connectionId === connectionId.value) error.value = t('error.unavailable', { message: event.message })
     })
     api.onMetricsSample((event) => {
       if (event.connectionId !== connectionId.value) return

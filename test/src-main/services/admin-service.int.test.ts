@@ -70,6 +70,12 @@ describe('admin service over a real app database and etcd 3.4', () => {
     const second = open()
     const history = value(await second.service.startMonitoring(profile.id))
     expect(history.points.slice(0, seen.length)).toEqual(seen)
+    // With every endpoint gone, monitoring reports the failure instead of going quiet.
+    const errors: string[] = []
+    second.service.onMonitoringError((event) => errors.push(event.message))
+    cluster.kill(0)
+    await expect.poll(() => errors.length, { timeout: 15_000 }).toBeGreaterThan(0)
+    expect(errors[0]).toContain('cluster did not answer')
     value(await second.service.deleteConnection(profile.id))
     expect(second.store.metricPointsSince(profile.id, 0, 10)).toEqual([])
     await second.service.close()
