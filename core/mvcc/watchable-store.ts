@@ -174,6 +174,18 @@ export class WatchableStore {
     this.timer = undefined
   }
 
+  /**
+   * After the store's backend was replaced (a Raft snapshot was installed and the KvStore reloaded): every
+   * synced watcher must re-read from the new backend, so all become unsynced, keeping their next revision
+   * (etcd watchableStore.Restore). Victims keep their pending batch.
+   */
+  restore(): void {
+    for (const w of [...this.synced.all]) {
+      this.synced.delete(w)
+      this.unsynced.add(w)
+    }
+  }
+
   /** @internal */
   addWatcher(w: Watcher, startRev: number): void {
     const current = this.kv.rev()
@@ -214,8 +226,14 @@ export class WatchableStore {
     const compactRev = this.kv.compactRevision()
     const chosen: Watcher[] = []
     let minRev = Number.MAX_SAFE_INTEGER
-    for (const w of this.unsynced.all) {
+    for (const w of [...this.unsynced.all]) {
       if (chosen.length >= (this.options.maxWatchersPerSync ?? MAX_WATCHERS_PER_SYNC)) break
+      if (w.minRev > curRev) {
+        // moved here by restore() while waiting for a future revision: nothing to read, back to synced
+        this.unsynced.delete(w)
+        this.synced.add(w)
+        continue
+      }
       if (w.minRev < compactRev) {
         // etcd compat: a watcher whose start revision was compacted gets the compact revision and ends
         if (w.stream.offer({ watchId: w.id, events: [], revision: 0, compactRevision: compactRev, canceled: true })) {
@@ -268,9 +286,11 @@ export class WatchableStore {
   private notify(rev: number, changes: KeyValue[]): void {
     const events = changes.map((kv) => changeToEvent(kv, rev))
     for (const [w, evs] of this.synced.batches(events)) {
+      // NB: unlike etcd, minRev also advances after a successful send, so a restore() never replays
+      // events a watcher already received
+      w.minRev = rev + 1
       if (this.send(w, { watchId: w.id, events: evs, revision: rev, compactRevision: 0, canceled: false })) continue
       // move the slow watcher to victims
-      w.minRev = rev + 1
       w.victim = true
       this.victims.set(w, { events: evs, rev })
       this.synced.delete(w)

@@ -195,3 +195,26 @@ describe('watch', () => {
     expect(perRound).toEqual([10, 10, 10, 5])
   })
 })
+
+describe('watch restore', () => {
+  it('after restore() watchers re-read from the backend without duplicates and keep waiting for future revisions', () => {
+    const s = setup()
+    const stream = s.watchable.newWatchStream()
+    const seen = stream.watch({ key: b('k') })
+    const future = stream.watch({ key: b('k'), startRevision: 6 })
+    s.put('k', '1') // 2
+    s.put('k', '2') // 3
+    expect(summary(stream.poll())).toEqual([`${seen}:PUT:k@2`, `${seen}:PUT:k@3`])
+    s.watchable.restore()
+    expect(s.watchable.pendingCount()).toBe(2)
+    s.put('k', '3') // 4: not delivered live while unsynced
+    expect(stream.poll()).toEqual([])
+    s.watchable.syncWatchers()
+    expect(s.watchable.pendingCount()).toBe(0)
+    expect(summary(stream.poll())).toEqual([`${seen}:PUT:k@4`])
+    s.put('k', '4') // 5
+    s.put('k', '5') // 6
+    // (the order between watchers is not specified)
+    expect(summary(stream.poll()).sort()).toEqual([`${seen}:PUT:k@5`, `${seen}:PUT:k@6`, `${future}:PUT:k@6`].sort())
+  })
+})
