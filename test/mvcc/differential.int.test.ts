@@ -294,7 +294,7 @@ describe('differential: KV operations against real etcd 3.4', () => {
   it('responses, errors and HashKV are identical over a random operation sequence', async () => {
     const seed = Number(process.env.DIFF_SEED ?? 4242)
     const rand = seededRand(seed)
-    for (let step = 0; step < 400; step++) {
+    for (let step = 0; step < 1000; step++) {
       const op = genOp(rand, kv.rev())
       const kind = Object.keys(op)[0]
       let theirs: Norm
