@@ -100,11 +100,11 @@ describe('differential: watch against real etcd 3.4', () => {
       })
       // watch IDs are assigned in creation order; wait for each created response
       const want = ids.length + 1
-      for (let i = 0; i < 100 && ids.length < want; i++) await new Promise((r) => setTimeout(r, 20))
+      for (let i = 0; i < 500 && ids.length < want; i++) await new Promise((r) => setTimeout(r, 20))
     }
     await applyEtcd(LIVE)
     const expectedLast = 10
-    for (let i = 0; i < 150; i++) {
+    for (let i = 0; i < 500; i++) {
       const done = theirs[3].events.some((e) => e.includes(`bz@${expectedLast}`))
       if (done) break
       await new Promise((r) => setTimeout(r, 20))
