@@ -37,7 +37,12 @@ export interface Config {
   /** Ticks between leader heartbeats (default 1). */
   heartbeatTick?: number
   storage: RaftStorage
-  /** The last applied index when restarting (0 = the storage's snapshot index). */
+  /**
+   * The last applied index when restarting (0 = the storage's snapshot index): committed entries at or below
+   * it are not handed out again. NB: conf change entries at or below it are then not re-delivered either, so
+   * storage.initialState().confState must be the configuration as of `applied` (not only as of the snapshot).
+   * Leaving it 0 and skipping already-applied normal entries in the host, as etcd does, avoids the issue.
+   */
   applied?: number
   /** Max bytes of entries per MsgApp (default 1 MiB; 0 = one entry per message). */
   maxSizePerMsg?: number

@@ -199,6 +199,25 @@ describe('log replication (Raft §5.3, §5.4)', () => {
     expect(c.get(2n).sm.applied).toBe(c.get(1n).node.raft.raftLog.lastIndex())
   })
 
+  test('maxCommittedSizePerReady splits committed entries over several Readies, in order', () => {
+    const c = Cluster.bootstrap([1n], { maxCommittedSizePerReady: 100 })
+    const n = c.get(1n).node
+    n.campaign()
+    c.stabilize()
+    for (let i = 0; i < 5; i++) n.propose(new Uint8Array(60))
+    const sizes: number[] = []
+    let next = n.raft.raftLog.applied + 1
+    for (let i = 0; i < 10 && n.hasReady(); i++) {
+      const rd = n.ready()
+      c.get(1n).storage.append(rd.entries)
+      if (rd.hardState) c.get(1n).storage.setHardState(rd.hardState)
+      for (const e of rd.committedEntries) expect(e.index).toBe(next++)
+      if (rd.committedEntries.length > 0) sizes.push(rd.committedEntries.length)
+      n.advance()
+    }
+    expect(sizes).toEqual([1, 1, 1, 1, 1])
+  })
+
   test('committed entries are handed out once, in order, after their entries are in a Ready', () => {
     const c = Cluster.bootstrap([1n])
     const n = c.get(1n).node

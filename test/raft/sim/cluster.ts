@@ -57,9 +57,15 @@ export class SimNode {
     this.sm = snap.metadata.index > 0 ? decodeSm(snap) : { applied: 0, hash: 0, confState: storage.initialState().confState }
   }
 
-  /** Rebuilds the RawNode from storage; the state machine survives (it is durable). */
+  /**
+   * Rebuilds the RawNode from storage; the state machine survives (it is durable). If the crash came after
+   * a snapshot was persisted but before the state machine installed it, install it now (etcd does the same:
+   * on start it restores the backend from a snapshot newer than the backend's consistent index).
+   */
   restart(): void {
     this.node = this.makeNode(this.storage)
+    const snap = this.storage.snapshot()
+    if (snap.metadata.index > this.sm.applied) this.sm = decodeSm(snap)
   }
 }
 
