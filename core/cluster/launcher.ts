@@ -189,7 +189,7 @@ export class LocalCluster {
   }
 
   private spawnMember(member: ManifestMember, extraArgs: string[] = []): void {
-    if (member.removed) throw new ClusterOperationError(`member ${member.name} was removed from the cluster`)
+    if (member.removed) throw new ClusterOperationError(`member ${member.name} was removed from the cluster; its data dir cannot rejoin`)
     mkdirSync(member.dataDir, { recursive: true, mode: 0o700 })
     const { command, args, env } = this.commandFor()
     const engineArgs = this.manifest.engine === 'etcd' ? ['--logger', 'zap', '--log-outputs', 'stderr'] : []
@@ -256,6 +256,11 @@ export class LocalCluster {
       await waitForExit(member.pid, 5000)
     }
     this.markStopped(member)
+  }
+
+  /** Stops a member if its process is still running (after it was removed from the cluster). */
+  async stopIfRunning(name: string): Promise<void> {
+    if (isAlive(this.member(name).pid)) await this.stop(name)
   }
 
   /** Stops then starts a member. */

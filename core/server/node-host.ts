@@ -1,4 +1,5 @@
 import { RawNode } from '../raft/raw-node'
+import { StepLocalMessageError, StepPeerNotFoundError } from '../raft/errors'
 import {
   StateType,
   type ConfChange,
@@ -137,10 +138,18 @@ export class NodeHost {
     this.kick()
   }
 
-  /** Steps a message from a peer. */
+  /**
+   * Steps a message from a peer. etcd compat: responses from members that are no longer in the
+   * configuration (a removed member's late answers) and local-only message types are dropped, not fatal.
+   */
   step(message: Message): void {
     if (this.stopped) return
-    this.options.node.step(message)
+    try {
+      this.options.node.step(message)
+    } catch (error) {
+      if (error instanceof StepPeerNotFoundError || error instanceof StepLocalMessageError) return
+      throw error
+    }
     this.kick()
   }
 

@@ -3,6 +3,7 @@ import { EtcdClient } from '../../client'
 import { ClusterOperationError, LocalCluster } from '../../cluster/launcher'
 import { ManifestError } from '../../cluster/manifest'
 import { clusterStatus, type ClusterStatus } from '../../cluster/status'
+import { addMember, moveLeader, promoteMember, removeMember } from '../../cluster/membership-ops'
 import { formatId } from '../../server/ids'
 import { choiceOption, intOption } from '../options'
 import { humanBytes, renderTable } from '../table'
@@ -122,6 +123,35 @@ export function registerClusterCommand(program: Command): void {
     .addOption(dirOption())
     .option('--remove', 'also delete the cluster directory (data and logs)', false)
     .action((options: { dir: string; remove: boolean }) => guarded(() => LocalCluster.open(options.dir).down({ remove: options.remove })))
+
+  cluster
+    .command('add')
+    .description('add a member (voter, or --learner) and start it; it joins with --initial-cluster-state existing')
+    .addOption(dirOption())
+    .option('--learner', 'add as a non-voting learner (promote it once caught up)', false)
+    .action((options: { dir: string; learner: boolean }) =>
+      guarded(async () => {
+        const member = await addMember(LocalCluster.open(options.dir), { learner: options.learner, onProgress: (line) => console.error(line) })
+        console.log(`member ${member.name} (${member.id}) added${options.learner ? ' as a learner' : ''} and healthy at ${member.clientURL}`)
+      }),
+    )
+  const byName: Array<[string, string, (cluster: LocalCluster, name: string) => Promise<void>, string]> = [
+    ['promote', 'promote a learner to voter once it has caught up', promoteMember, 'promoted to voter'],
+    ['remove', 'remove a member (moving leadership away first if it leads) and stop it', removeMember, 'removed'],
+    ['move-leader', 'transfer leadership to a member', moveLeader, 'is now the leader'],
+  ]
+  for (const [name, description, run, done] of byName) {
+    cluster
+      .command(`${name} <member>`)
+      .description(description)
+      .addOption(dirOption())
+      .action((member: string, options: { dir: string }) =>
+        guarded(async () => {
+          await run(LocalCluster.open(options.dir), member)
+          console.log(`member ${member} ${done}`)
+        }),
+      )
+  }
 
   const memberOps: Array<[string, string, (cluster: LocalCluster, name: string) => Promise<void> | void]> = [
     ['kill', 'SIGKILL a member (a crash)', (c, name) => c.kill(name)],

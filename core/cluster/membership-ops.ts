@@ -1,0 +1,152 @@
+import { EtcdClient } from '../client'
+import { formatId, parseId } from '../server/ids'
+import { freePorts } from './ports'
+import { ClusterOperationError, type LocalCluster } from './launcher'
+import type { ManifestMember } from './manifest'
+import { join } from 'node:path'
+
+// Membership changes of a local cluster through the etcd API (works for both engines), plus the process
+// work around them: a new member gets ports and a data dir and is started to join; a removed member is
+// stopped and never started again.
+
+function client(cluster: LocalCluster, endpoints = cluster.activeMembers().map((m) => m.clientURL)): EtcdClient {
+  return new EtcdClient({ endpoints, callTimeoutMs: 10_000 })
+}
+
+async function idOf(cluster: LocalCluster, member: ManifestMember): Promise<bigint> {
+  if (member.id) return parseId(member.id)
+  const etcd = client(cluster)
+  try {
+    const { members } = await etcd.cluster.memberList()
+    const found = members.find((m) => m.peerUrls.includes(member.peerURL))
+    if (!found) throw new ClusterOperationError(`member ${member.name} is not in the cluster's member list`)
+    member.id = formatId(found.id)
+    cluster.save()
+    return found.id
+  } finally {
+    etcd.close()
+  }
+}
+
+/** The member the cluster currently reports as leader. */
+export async function currentLeader(cluster: LocalCluster): Promise<ManifestMember> {
+  for (const member of cluster.activeMembers()) {
+    const etcd = client(cluster, [member.clientURL])
+    try {
+      const status = await etcd.maintenance.status({ timeoutMs: 2000 })
+      if (status.leader !== 0n) {
+        const leader = cluster.activeMembers().find((m) => m.id === formatId(status.leader))
+        if (leader) return leader
+        // IDs may not be recorded yet: resolve them once.
+        for (const m of cluster.activeMembers()) await idOf(cluster, m)
+        const resolved = cluster.activeMembers().find((m) => m.id === formatId(status.leader))
+        if (resolved) return resolved
+      }
+    } catch {
+      // try the next member
+    } finally {
+      etcd.close()
+    }
+  }
+  throw new ClusterOperationError('no member reports a leader (has the cluster lost quorum?)')
+}
+
+/**
+ * Adds a member (`etcdctl member add`), gives it ports and a data dir, starts it with
+ * `--initial-cluster-state existing` and waits until it is healthy. Returns its manifest entry.
+ */
+export async function addMember(cluster: LocalCluster, options: { learner?: boolean; onProgress?: (line: string) => void } = {}): Promise<ManifestMember> {
+  const taken = new Set(cluster.manifest.members.map((m) => m.name))
+  let index = cluster.manifest.members.length + 1
+  while (taken.has(`member${index}`)) index++
+  const name = `member${index}`
+  const [clientPort, peerPort, metricsPort] = await freePorts(3)
+  const member: ManifestMember = {
+    name,
+    id: '',
+    clientURL: `http://127.0.0.1:${clientPort}`,
+    peerURL: `http://127.0.0.1:${peerPort}`,
+    metricsURL: `http://127.0.0.1:${metricsPort}`,
+    dataDir: join(cluster.dir, name),
+    logFile: join(cluster.dir, `${name}.log`),
+    pid: 0,
+    bootstrapped: false,
+    added: true,
+  }
+  const etcd = client(cluster)
+  try {
+    const added = await etcd.cluster.memberAdd([member.peerURL], { isLearner: options.learner ?? false })
+    member.id = formatId(added.member.id)
+  } finally {
+    etcd.close()
+  }
+  cluster.manifest.members.push(member)
+  cluster.save()
+  options.onProgress?.(`added ${name} (${member.id})${options.learner ? ' as a learner' : ''}; starting it`)
+  await cluster.start(name, 60_000)
+  return member
+}
+
+/**
+ * Promotes a learner to voter once it has caught up: retries while the cluster answers "learner not ready"
+ * (etcd refuses a learner below 90% of the leader's log), up to `timeoutMs`.
+ */
+export async function promoteMember(cluster: LocalCluster, name: string, timeoutMs = 30_000): Promise<void> {
+  const member = cluster.member(name)
+  const id = await idOf(cluster, member)
+  const etcd = client(cluster)
+  const deadline = Date.now() + timeoutMs
+  try {
+    for (;;) {
+      try {
+        await etcd.cluster.memberPromote(id)
+        return
+      } catch (error) {
+        const text = (error as Error).message
+        const retryable = text.includes('learner member which is in sync with leader')
+        if (!retryable || Date.now() > deadline) throw error
+        await new Promise((resolve) => setTimeout(resolve, 300))
+      }
+    }
+  } finally {
+    etcd.close()
+  }
+}
+
+/** Moves leadership to `name` (etcd MoveLeader, sent to the current leader). */
+export async function moveLeader(cluster: LocalCluster, name: string): Promise<void> {
+  const target = cluster.member(name)
+  const targetId = await idOf(cluster, target)
+  const leader = await currentLeader(cluster)
+  if (leader.name === name) return
+  const etcd = client(cluster, [leader.clientURL])
+  try {
+    await etcd.maintenance.moveLeader(targetId, { endpoint: leader.clientURL })
+  } finally {
+    etcd.close()
+  }
+}
+
+/**
+ * Removes a member (etcd MemberRemove). If it leads, leadership moves to another voter first so the cluster
+ * never waits for an election. The process is stopped afterwards and its data dir kept (it cannot rejoin).
+ */
+export async function removeMember(cluster: LocalCluster, name: string): Promise<void> {
+  const member = cluster.member(name)
+  const id = await idOf(cluster, member)
+  const leader = await currentLeader(cluster).catch(() => null)
+  if (leader?.name === name) {
+    const successor = cluster.activeMembers().find((m) => m.name !== name)
+    if (!successor) throw new ClusterOperationError('cannot remove the only member of the cluster')
+    await moveLeader(cluster, successor.name)
+  }
+  const etcd = client(cluster, cluster.activeMembers().filter((m) => m.name !== name).map((m) => m.clientURL))
+  try {
+    await etcd.cluster.memberRemove(id)
+  } finally {
+    etcd.close()
+  }
+  member.removed = true
+  cluster.save()
+  await cluster.stopIfRunning(name)
+}
