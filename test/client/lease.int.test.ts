@@ -60,6 +60,24 @@ describe('Lease against etcd 3.4', () => {
     expect(keeper.stopped).toBe(true)
   })
 
+  test('keepAlive reconnects after the member is killed and restarted, and the lease survives', async () => {
+    const lease = await fixture.client.lease.grant(10)
+    const keeper = fixture.client.lease.keepAlive(lease.id, lease.ttl)
+    await new Promise<void>((resolve) => keeper.once('keepalive', () => resolve()))
+    const member = fixture.etcd.members[0].process!
+    const exited = new Promise((resolve) => member.once('exit', resolve))
+    fixture.etcd.kill(0)
+    await exited
+    await fixture.etcd.restart(0)
+    // Registered after the restart, so this answer came over a new stream.
+    const renewed = await new Promise<number>((resolve) => keeper.once('keepalive', (result) => resolve(result.ttl)))
+    expect(renewed).toBe(10)
+    expect(keeper.stopped).toBe(false)
+    expect((await fixture.client.lease.timeToLive(lease.id)).ttl).toBeGreaterThan(0)
+    keeper.close()
+    await fixture.client.lease.revoke(lease.id)
+  })
+
   test('a closed keeper lets its lease expire', async () => {
     const lease = await fixture.client.lease.grant(2)
     const keeper = fixture.client.lease.keepAlive(lease.id, lease.ttl)
