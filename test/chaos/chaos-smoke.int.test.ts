@@ -35,7 +35,7 @@ describe('chaos smoke tier against real etcd 3.4', () => {
   })
 
   it('kill -9 of the leader (restarted each time) loses no acknowledged write and stays linearizable', async () => {
-    const result = await run('kill-leader', { durationS: 11 })
+    const result = await run('kill-leader', { durationS: 10 })
     expectMeaningfulRun(result, 2)
     expect(result.faults.every((f) => f.kind === 'kill' && f.role === 'leader')).toBe(true)
     expect(result.check.violations).toEqual([])
@@ -43,7 +43,7 @@ describe('chaos smoke tier against real etcd 3.4', () => {
   }, 90_000)
 
   it('SIGSTOP/SIGCONT of the leader past the election timeout gives no stale read, lost write or watch gap', async () => {
-    const result = await run('pause-leader', { durationS: 11 })
+    const result = await run('pause-leader', { durationS: 10 })
     expectMeaningfulRun(result, 2)
     expect(result.check.violations).toEqual([])
     expect(result.check.linearizable).toBe('yes')
@@ -53,7 +53,7 @@ describe('chaos smoke tier against real etcd 3.4', () => {
   }, 90_000)
 
   it('kill -9 of a random member: watchers resume at last+1 without gaps or duplicates', async () => {
-    const result = await run('kill-random', { durationS: 10 })
+    const result = await run('kill-random', { durationS: 9 })
     expectMeaningfulRun(result, 2)
     expect(result.check.violations).toEqual([])
     // The killed members' watchers broke and resumed, so some stream has more than one segment.
@@ -67,7 +67,7 @@ describe('chaos smoke tier against real etcd 3.4', () => {
     async () => {
       const out = tempDir('quorum-chaos-partition-')
       try {
-        const cli = spawnSync('npx', ['tsx', 'test/chaos/run.ts', '--scenario', 'partition-leader', '--seed', '14', '--duration', '10', '--out', out.path], { encoding: 'utf8', timeout: 80_000 })
+        const cli = spawnSync('npx', ['tsx', 'test/chaos/run.ts', '--scenario', 'partition-leader', '--seed', '14', '--duration', '9', '--out', out.path], { encoding: 'utf8', timeout: 80_000 })
         const [report] = JSON.parse(readFileSync(join(out.path, 'report.json'), 'utf8')) as Array<Omit<ScenarioResult, 'history'> & { verdict: string }>
         expect({ verdict: report.verdict, violations: report.check.violations, status: cli.status }).toEqual({ verdict: 'pass', violations: [], status: 0 })
         expect(report.faults.filter((f) => f.kind === 'partition').length).toBeGreaterThanOrEqual(2)
@@ -81,7 +81,7 @@ describe('chaos smoke tier against real etcd 3.4', () => {
   )
 
   it('negative control: serializable reads labelled linearizable are caught during pauses', async () => {
-    const result = await run('pause-follower', { durationS: 8, negativeControl: true })
+    const result = await run('pause-follower', { durationS: 7, negativeControl: true })
     expect(result.faults.length).toBeGreaterThanOrEqual(1)
     const codes = new Set(result.check.violations.map((v) => v.code))
     expect([...codes].some((c) => c === 'stale-read' || c === 'not-linearizable')).toBe(true)

@@ -1,7 +1,7 @@
 import { Etcd3 } from 'etcd3'
 import { startEtcd, type EtcdCluster } from '../support/etcd'
 import type { ViolationCode } from './checker/violation'
-import { noRetries } from './etcd-client'
+import { noRetries } from './drivers/etcd3'
 import { applyPartition, etcdUidWrapper, inPrivateNetns } from './netns'
 
 /**

@@ -33,7 +33,7 @@ export function renderMarkdown(results: ScenarioResult[]): string {
   }
   for (const r of results) {
     const origin = r.history.operations[0]?.call ?? 0
-    lines.push('', `## ${r.options.scenario} (seed ${r.options.seed})`, '')
+    lines.push('', `## ${r.options.scenario} (seed ${r.options.seed}, client ${r.options.client ?? 'etcd3'})`, '')
     if (r.error) lines.push(`Error: ${r.error}`, '')
     lines.push(`Faults: ${r.faults.map((f) => `${f.kind} member ${f.member} (${f.role}) at ${(f.start - origin).toFixed(0)}–${(f.end - origin).toFixed(0)} ms`).join('; ') || 'none'}`)
     if (r.convergence) lines.push(`HashKV at revision ${r.convergence.revision}: ${r.convergence.equal ? 'equal on every member' : `DIFFERENT: ${r.convergence.hashes.join(', ')}`}`)

@@ -23,9 +23,11 @@ const program = new Command('chaos')
   .option('--seed <n>', 'seed for traffic and fault choices', integer, 1)
   .option('--duration <s>', 'seconds of traffic per scenario', integer, 20)
   .option('--target <name>', 'cluster to test: etcd (real etcd 3.4)', 'etcd')
+  .option('--client <name>', 'client library: etcd3 (npm, independent) or core (Quorum core/client)', 'etcd3')
   .option('--negative-control', 'send serializable reads but record them as linearizable; the run must be caught', false)
   .option('--out <dir>', 'report directory', join(DEFAULT_REPORT_DIR, new Date().toISOString().replace(/[:.]/g, '-')))
-  .action(async (opts: { scenario: string; seed: number; duration: number; target: string; negativeControl: boolean; out: string }) => {
+  .action(async (opts: { scenario: string; seed: number; duration: number; target: string; client: string; negativeControl: boolean; out: string }) => {
+    if (opts.client !== 'etcd3' && opts.client !== 'core') throw new InvalidArgumentError(`unknown client ${opts.client} (etcd3 or core)`)
     if (opts.target !== 'etcd') throw new InvalidArgumentError(`unknown target ${opts.target} (only "etcd" until Quorum's server exists)`)
     const names = opts.scenario === 'all' ? Object.keys(SCENARIOS) : opts.scenario.split(',')
     if (names.some(needsPartitions) && !inPrivateNetns()) {
@@ -37,7 +39,7 @@ const program = new Command('chaos')
     }
     const results: ScenarioResult[] = []
     for (const scenario of names) {
-      const result = await runScenario({ scenario, seed: opts.seed, durationS: opts.duration, target: opts.target as Target, lieAboutSerializableReads: opts.negativeControl })
+      const result = await runScenario({ scenario, seed: opts.seed, durationS: opts.duration, target: opts.target as Target, client: opts.client, lieAboutSerializableReads: opts.negativeControl })
       results.push(result)
       const s = result.check.stats
       console.log(

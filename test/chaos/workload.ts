@@ -1,7 +1,8 @@
 import type { Rand } from '../../core/util/rand'
 import type { ClusterUnderTest } from './cluster'
-import { RecordingClient, RecordingWatcher } from './etcd-client'
+import type { ClientDriver, WatchRecorder } from './drivers/types'
 import type { HistoryRecorder, Request, TxnWrite } from './history'
+import { RecordingClient } from './recording-client'
 
 /** Every key the workload touches starts with this prefix; watchers cover exactly [KEY_PREFIX, PREFIX_END). */
 export const KEY_PREFIX = 'chaos/'
@@ -38,13 +39,15 @@ export class Workload {
   constructor(
     cluster: ClusterUnderTest,
     recorder: HistoryRecorder,
+    driver: ClientDriver,
     private readonly rand: Rand,
     private readonly options: WorkloadOptions,
   ) {
     const urls = cluster.members.map((m) => m.clientUrl)
     this.clients = Array.from({ length: options.clients }, (_, i) => {
       const hosts = i >= urls.length && i >= options.clients - 2 ? urls : [urls[i % urls.length]]
-      return new RecordingClient(recorder, i, hosts, { timeoutMs: options.timeoutMs, lieAboutSerializableReads: options.lieAboutSerializableReads })
+      const clientOptions = { timeoutMs: options.timeoutMs, lieAboutSerializableReads: options.lieAboutSerializableReads }
+      return new RecordingClient(recorder, i, driver.connect(hosts), clientOptions, hosts.length === 1 ? hosts[0] : undefined)
     })
   }
 
@@ -129,11 +132,9 @@ export class Workload {
   }
 }
 
-/** One watcher per member on the whole test prefix, from revision 1. */
-export function startWatchers(cluster: ClusterUnderTest, recorder: HistoryRecorder): RecordingWatcher[] {
-  return cluster.members.map((member, i) => {
-    const watcher = new RecordingWatcher(recorder, i, member.clientUrl, KEY_PREFIX, PREFIX_END)
-    watcher.start()
-    return watcher
-  })
+/** One watcher per member on the whole test prefix, from revision 1; resolves once all are watching. */
+export async function startWatchers(cluster: ClusterUnderTest, recorder: HistoryRecorder, driver: ClientDriver): Promise<WatchRecorder[]> {
+  const watchers = cluster.members.map((member, i) => driver.watch(recorder, i, member.clientUrl, KEY_PREFIX, PREFIX_END))
+  await Promise.all(watchers.map((w) => w.start()))
+  return watchers
 }

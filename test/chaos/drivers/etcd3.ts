@@ -1,17 +1,6 @@
 import { CompareResult, CompareTarget, Etcd3, type ICompare, type IKeyValue, type IOptions, type IRequestOp, type IWatchResponse } from 'etcd3'
-import {
-  monotonicMs,
-  type HistoryRecorder,
-  type KeyValue,
-  type Outcome,
-  type Request,
-  type Response,
-  type TxnCompare,
-  type TxnWrite,
-  type WatchEvent,
-  type WatchSegment,
-  type WatchStream,
-} from './history'
+import { monotonicMs, type HistoryRecorder, type KeyValue, type Request, type Response, type TxnCompare, type TxnWrite, type WatchEvent, type WatchSegment, type WatchStream } from '../history'
+import type { ClientDriver, RequestDriver, WatchRecorder } from './types'
 
 type FaultHandling = NonNullable<IOptions['faultHandling']>
 type Policy = NonNullable<FaultHandling['global']>
@@ -72,58 +61,22 @@ function toRequestOp(write: TxnWrite): IRequestOp {
     : { request_delete_range: { key: Buffer.from(write.key) } }
 }
 
-/** Options of a recording client. */
-export interface RecordingClientOptions {
-  /** Per-request deadline; a request that misses it has an unknown outcome. */
-  timeoutMs: number
-  /**
-   * Negative control: send reads as serializable but record them as linearizable. A correct checker must
-   * report violations for such a history during faults.
-   */
-  lieAboutSerializableReads?: boolean
-}
-
-/**
- * One sequential etcd client that records every request into the history. Never call two methods at once:
- * the checkers rely on each client having one request in flight.
- */
-export class RecordingClient {
+/** A connection through the npm etcd3 client's raw gRPC stubs. */
+class Etcd3Connection implements RequestDriver {
   private readonly client: Etcd3
 
-  constructor(
-    private readonly recorder: HistoryRecorder,
-    readonly clientId: number,
-    private readonly hosts: string[],
-    private readonly options: RecordingClientOptions,
-  ) {
+  constructor(hosts: string[]) {
     this.client = new Etcd3({ hosts, faultHandling: noRetries() })
   }
 
-  /** Sends one request, records invoke and completion, and returns the operation's outcome. */
-  async send(request: Request): Promise<{ outcome: Outcome; response?: Response }> {
-    const endpoint = this.hosts.length === 1 ? this.hosts[0] : undefined
-    const complete = this.recorder.invoke(this.clientId, request, endpoint)
-    try {
-      const response = await this.call(request, { deadline: Date.now() + this.options.timeoutMs })
-      complete({ outcome: 'ok', response })
-      return { outcome: 'ok', response }
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error)
-      // A read that failed had no effect. A write failed for sure only on etcd's "lease not found" (checked
-      // in the applier before anything is written); anything else (timeout, unavailable, leader changed)
-      // may have been applied.
-      const definite = request.kind === 'get' || request.kind === 'leaseKeepAlive' || message.includes('requested lease not found')
-      const outcome: Outcome = definite ? 'failed' : 'unknown'
-      complete({ outcome, error: message })
-      return { outcome }
-    }
+  call(request: Request, options: { timeoutMs: number; serializable: boolean }): Promise<Response> {
+    return this.send(request, options.serializable, { deadline: Date.now() + options.timeoutMs })
   }
 
-  private async call(request: Request, options: { deadline: number }): Promise<Response> {
+  private async send(request: Request, serializable: boolean, options: { deadline: number }): Promise<Response> {
     const { kv, leaseClient } = this.client
     switch (request.kind) {
       case 'get': {
-        const serializable = request.consistency === 'serializable' || this.options.lieAboutSerializableReads === true
         const res = await kv.range({ key: Buffer.from(request.key), serializable }, options)
         return { kind: 'get', revision: Number(res.header.revision), kv: toKeyValue(res.kvs[0]) }
       }
@@ -180,9 +133,10 @@ function toEvent(event: IWatchResponse['events'][number]): WatchEvent {
 
 /**
  * A watcher on `[key, rangeEnd)` pinned to one member, recording every event with prev_kv. It starts at
- * revision 1 and, whenever the stream breaks, opens a new segment at last delivered revision + 1.
+ * revision 1 and, whenever the stream breaks, opens a new segment at last delivered revision + 1 (the
+ * harness does the resuming here; etcd3's own Watcher would hide it).
  */
-export class RecordingWatcher {
+class Etcd3Watcher implements WatchRecorder {
   readonly stream: WatchStream
   private readonly client: Etcd3
   private stopped = false
@@ -201,7 +155,7 @@ export class RecordingWatcher {
     return this.nextRevision - 1
   }
 
-  start(): void {
+  async start(): Promise<void> {
     this.running = this.loop()
   }
 
@@ -246,4 +200,11 @@ export class RecordingWatcher {
     await this.running
     this.client.close()
   }
+}
+
+/** The npm etcd3 client (1.1.2): independent of Quorum's code, so it is the default oracle. */
+export const etcd3Driver: ClientDriver = {
+  name: 'etcd3',
+  connect: (hosts) => new Etcd3Connection(hosts),
+  watch: (recorder, watcherId, host, key, rangeEnd) => new Etcd3Watcher(recorder, watcherId, host, key, rangeEnd),
 }
