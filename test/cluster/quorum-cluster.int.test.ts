@@ -1,0 +1,88 @@
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { LocalCluster, type MemberCommand } from '../../core/cluster/launcher'
+import { addMember, currentLeader, moveLeader, promoteMember, removeMember } from '../../core/cluster/membership-ops'
+import { clusterStatus } from '../../core/cluster/status'
+import { etcdctl } from '../support/etcd'
+import { tempDir } from '../support/temp-dir'
+
+// A local Quorum cluster operated the way a user does it: real member processes, real etcdctl 3.4.
+const quorumCommand: MemberCommand = { command: process.execPath, args: ['build/bin/quorum.mjs', 'node'] }
+
+function hashKvs(cluster: LocalCluster): Map<string, string> {
+  const out = etcdctl(cluster.endpoints(), ['endpoint', 'hashkv', '--cluster', '-w', 'json'])
+  expect(out.status, out.stderr).toBe(0)
+  const rows = JSON.parse(out.stdout) as Array<{ Endpoint: string; HashKV: { hash: number; header: { revision: number } } }>
+  return new Map(rows.map((row) => [row.Endpoint, `${row.HashKV.header.revision}:${row.HashKV.hash}`]))
+}
+
+describe('local Quorum cluster operations', () => {
+  const dir = tempDir('quorum-qcluster-')
+  let cluster: LocalCluster
+  const acknowledged: string[] = []
+
+  beforeAll(async () => {
+    cluster = await LocalCluster.up({ dir: join(dir.path, 'c'), size: 3, quorumCommand })
+  }, 90_000)
+  afterAll(async () => {
+    await cluster?.down()
+    dir.remove()
+  })
+
+  function put(key: string, value: string, endpoints = cluster.endpoints()): void {
+    const out = etcdctl(endpoints, ['put', key, value])
+    expect(out.stdout.trim(), out.stderr).toBe('OK')
+    acknowledged.push(key)
+  }
+
+  it('elects exactly one leader and serves etcdctl on every member', async () => {
+    const status = await clusterStatus(cluster)
+    expect(status.members.filter((m) => m.role === 'leader')).toHaveLength(1)
+    expect(status).toMatchObject({ voters: 3, hasQuorum: true, faultTolerance: 1 })
+    put('hello', 'world')
+    for (const member of cluster.activeMembers()) {
+      expect(etcdctl(member.clientURL, ['get', 'hello', '--print-value-only']).stdout.trim()).toBe('world')
+    }
+  })
+
+  it('adds a learner, promotes it once caught up, and lists it as a voter', async () => {
+    for (let i = 0; i < 20; i++) put(`before-learner/${i}`, String(i))
+    const learner = await addMember(cluster, { learner: true })
+    const listed = JSON.parse(etcdctl(cluster.endpoints(), ['member', 'list', '-w', 'json']).stdout) as { members: Array<{ name: string; isLearner?: boolean }> }
+    expect(listed.members.find((m) => m.name === learner.name)?.isLearner).toBe(true)
+    await promoteMember(cluster, learner.name)
+    const promoted = JSON.parse(etcdctl(cluster.endpoints(), ['member', 'list', '-w', 'json']).stdout) as { members: Array<{ name: string; isLearner?: boolean }> }
+    expect(promoted.members.find((m) => m.name === learner.name)?.isLearner ?? false).toBe(false)
+    expect(etcdctl(learner.clientURL, ['get', 'before-learner/19', '--print-value-only', '--consistency', 's']).stdout.trim()).toBe('19')
+  }, 90_000)
+
+  it('moves leadership, then removes the old leader without losing writes', async () => {
+    const leader = await currentLeader(cluster)
+    const target = cluster.activeMembers().find((m) => m.name !== leader.name)!
+    await moveLeader(cluster, target.name)
+    expect((await currentLeader(cluster)).name).toBe(target.name)
+    await removeMember(cluster, leader.name)
+    expect(cluster.member(leader.name).removed).toBe(true)
+    const names = (JSON.parse(etcdctl(cluster.endpoints(), ['member', 'list', '-w', 'json']).stdout) as { members: Array<{ name: string }> }).members.map((m) => m.name)
+    expect(names).not.toContain(leader.name)
+    put('after-remove', 'yes')
+  }, 90_000)
+
+  it('survives kill -9 of a follower, keeps writing, and converges after restart', async () => {
+    const leader = await currentLeader(cluster)
+    const follower = cluster.activeMembers().find((m) => m.name !== leader.name)!
+    await cluster.kill(follower.name)
+    for (let i = 0; i < 10; i++) put(`while-down/${i}`, String(i), leader.clientURL)
+    await cluster.start(follower.name)
+    for (const key of acknowledged) {
+      const out = etcdctl(follower.clientURL, ['get', key, '--print-value-only'])
+      expect(out.stdout.trim().length, `${key} missing on ${follower.name}`).toBeGreaterThan(0)
+    }
+    await expect.poll(() => new Set(hashKvs(cluster).values()).size, { timeout: 10_000 }).toBe(1)
+  }, 90_000)
+
+  it('refuses to restart a removed member', async () => {
+    const removed = cluster.manifest.members.find((m) => m.removed)!
+    await expect(cluster.start(removed.name)).rejects.toThrow('was removed from the cluster')
+  })
+})
