@@ -34,6 +34,9 @@ export const SERVER_VERSION = '3.4.23'
 /** The cluster version (major.minor) reported by /version. */
 export const CLUSTER_VERSION = '3.4.0'
 
+/** etcd compat (embed/config.go grpcOverheadBytes): gRPC's receive limit is the request limit plus this. */
+const GRPC_OVERHEAD_BYTES = 512 * 1024
+
 /** etcd compat (etcdserver ErrTimeoutLeaderTransfer, mapped to DeadlineExceeded by v3rpc). */
 export class LeaderTransferTimeoutError extends Error {
   readonly code = status.DEADLINE_EXCEEDED
@@ -80,7 +83,7 @@ export class Member {
   private readonly node: RawNode
   private readonly host: NodeHost
   private readonly transport: PeerTransport
-  private readonly grpc = new GrpcServer({ 'grpc.max_receive_message_length': -1, 'grpc.max_send_message_length': -1 })
+  private readonly grpc: GrpcServer
   private readonly listeners: ClientListener[] = []
   private readonly metricsServers: Array<import('node:http').Server> = []
   private readonly waits = new WaitRegistry<ApplyResult>()
@@ -103,6 +106,10 @@ export class Member {
     options: MemberOptions,
   ) {
     this.db = db
+    // etcd compat (embed/serve.go, v3rpc/grpc.go): the gRPC receive limit is --max-request-bytes + 512 KiB, so a
+    // request a little over the limit gets etcd's "request is too large" and a far larger one gRPC's
+    // RESOURCE_EXHAUSTED before anything is allocated for it; sends are unlimited (math.MaxInt32 in etcd).
+    this.grpc = new GrpcServer({ 'grpc.max_receive_message_length': config.maxRequestBytes + GRPC_OVERHEAD_BYTES, 'grpc.max_send_message_length': -1 })
     this.memberId = identity.memberId
     this.clusterId = identity.clusterId
     this.membership = membership

@@ -3,6 +3,7 @@ import { addService } from '../../proto/services'
 import type * as pb from '../../proto/types'
 import type { KvStore } from '../../mvcc/kv-store'
 import { isTxnReadOnly } from '../../mvcc/kv-store'
+import { checkTxnRequest } from '../../mvcc/txn-check'
 import type * as mvcc from '../../mvcc/types'
 import { quotaCost } from '../../mvcc/quota'
 import type { Member } from '../member'
@@ -53,6 +54,8 @@ export function registerKvService(server: Server, member: Member): void {
     }),
     Txn: unary(member, SERVICE, 'Txn', async (request: pb.TxnRequest) => {
       const txn = txnFromWire(request, member.config.maxTxnOps)
+      // etcd compat (v3rpc/key.go checkTxnRequest + checkIntervals): op budget, keys, no key written twice.
+      checkTxnRequest(txn, member.config.maxTxnOps)
       if (isTxnReadOnly(txn)) {
         const serializable = txn.success.concat(txn.failure).every((op) => 'requestRange' in op && op.requestRange.serializable)
         if (!serializable) await member.linearizableBarrier()
