@@ -1,13 +1,7 @@
 import { app, BrowserWindow, ipcMain, safeStorage, type Rectangle } from 'electron'
-import { join } from 'node:path'
-import { AppStore } from '../core/storage/app-store'
-import { systemClock } from '../core/util/clock'
 import { registerAdminHandlers } from './ipc/register-handlers'
-import { AdminService } from './services/admin-service'
-import { defaultClientFactory } from './services/client-factory'
-import { ConnectionService } from './services/connections'
-import { KeyFileCipher, SafeStorageCipher, type SecretCipher } from './services/secret-cipher'
-import { MetricsHistory } from './services/metrics-history'
+import { openAppServices } from './services/app-services'
+import { SafeStorageCipher } from './services/secret-cipher'
 import { createMainWindow, hardenSession, isAppUrl } from './window'
 import { version } from '../package.json'
 
@@ -20,16 +14,12 @@ async function main(): Promise<void> {
   await app.whenReady()
   hardenSession()
   const userData = app.getPath('userData')
-  const store = new AppStore(join(userData, 'quorum.db'))
-  const cipher: SecretCipher = safeStorage.isEncryptionAvailable()
-    ? new SafeStorageCipher(safeStorage)
-    : new KeyFileCipher(join(userData, 'secret.key'))
-  const service = new AdminService({
-    appInfo: { version, mode: 'electron', platform: process.platform, secretStorage: cipher.kind },
-    connections: new ConnectionService(store, cipher, systemClock),
-    createClient: defaultClientFactory,
-    clock: systemClock,
-    metricsHistory: new MetricsHistory(store, systemClock),
+  const { store, admin: service, close } = openAppServices({
+    dataDir: userData,
+    mode: 'electron',
+    version,
+    // The OS keychain where there is one; otherwise openAppServices falls back to a key file.
+    cipher: safeStorage.isEncryptionAvailable() ? new SafeStorageCipher(safeStorage) : undefined,
   })
   const ourWindows = new Set<number>()
   const dispose = registerAdminHandlers(
@@ -53,7 +43,7 @@ async function main(): Promise<void> {
   })
   app.on('will-quit', () => {
     dispose()
-    void service.close().finally(() => store.close())
+    void close()
   })
 }
 

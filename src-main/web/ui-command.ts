@@ -4,13 +4,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { intOption } from '../../core/cli/options'
-import { AppStore } from '../../core/storage/app-store'
-import { systemClock } from '../../core/util/clock'
-import { AdminService } from '../services/admin-service'
-import { defaultClientFactory } from '../services/client-factory'
-import { ConnectionService } from '../services/connections'
-import { KeyFileCipher } from '../services/secret-cipher'
-import { MetricsHistory } from '../services/metrics-history'
+import { openAppServices } from '../services/app-services'
 import { startWebServer } from './server'
 import { version } from '../../package.json'
 
@@ -45,16 +39,8 @@ export function registerUiCommand(program: Command): void {
         return
       }
       const dataDir = options.dataDir ?? defaultDataDir()
-      const store = new AppStore(join(dataDir, 'quorum.db'))
-      const cipher = new KeyFileCipher(join(dataDir, 'secret.key'))
-      const service = new AdminService({
-        appInfo: { version, mode: 'web', platform: process.platform, secretStorage: cipher.kind },
-        connections: new ConnectionService(store, cipher, systemClock),
-        createClient: defaultClientFactory,
-        clock: systemClock,
-        metricsHistory: new MetricsHistory(store, systemClock),
-      })
-      const server = await startWebServer({ api: service, rendererDir, port: options.port })
+      const services = openAppServices({ dataDir, mode: 'web', version })
+      const server = await startWebServer({ api: services.admin, rendererDir, port: options.port })
       console.log(`Quorum web mode (data in ${dataDir}). Open this URL in a browser on this machine:`)
       console.log(server.url)
       await new Promise<void>((resolveStop) => {
@@ -63,7 +49,6 @@ export function registerUiCommand(program: Command): void {
         process.once('SIGTERM', stop)
       })
       await server.close()
-      await service.close()
-      store.close()
+      await services.close()
     })
 }
