@@ -71,22 +71,25 @@ describe('quorum certs init (files)', () => {
   it('reports in inspect exactly what openssl x509 reads from the file', () => {
     for (const file of [join(ecDir, 'server-m2.crt'), join(ecDir, 'client-alice.crt'), join(rsaDir, 'peer-r1.crt'), join(ecDir, 'ca.crt')]) {
       const info = inspectCertificateFile(file)
-      const field = (...args: string[]) => openssl('x509', '-in', file, '-noout', ...args).stdout
-      expect(info.serialNumber).toBe(field('-serial').replace('serial=', '').toLowerCase())
-      expect(info.fingerprintSha256).toBe(field('-fingerprint', '-sha256').replace(/^sha256 Fingerprint=/i, ''))
-      expect(info.subject).toBe(field('-subject', '-nameopt', 'oneline').replace('subject=', '').replaceAll(' = ', '='))
-      expect(info.issuer).toBe(field('-issuer', '-nameopt', 'oneline').replace('issuer=', '').replaceAll(' = ', '='))
-      expect(Date.parse(info.notBefore)).toBe(Date.parse(field('-startdate').replace('notBefore=', '')))
-      expect(Date.parse(info.notAfter)).toBe(Date.parse(field('-enddate').replace('notAfter=', '')))
-      const san = field('-ext', 'subjectAltName').split('\n').slice(1).join('').trim()
+      // One openssl run per file: `name=value` lines first, then the -text dump.
+      const out = openssl('x509', '-in', file, '-noout', '-serial', '-fingerprint', '-sha256', '-subject', '-issuer', '-startdate', '-enddate', '-nameopt', 'oneline', '-text').stdout
+      const field = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(out)?.[1] ?? `no ${name}`
+      // The value line under an extension header of the -text dump ('' when the extension is absent).
+      const extension = (header: string) => new RegExp(`${header}:.*\n\s*(.*)`).exec(out)?.[1].trim() ?? ''
+      expect(info.serialNumber).toBe(field('serial').toLowerCase())
+      expect(info.fingerprintSha256).toBe(field('sha256 Fingerprint'))
+      expect(info.subject).toBe(field('subject').replaceAll(' = ', '='))
+      expect(info.issuer).toBe(field('issuer').replaceAll(' = ', '='))
+      expect(Date.parse(info.notBefore)).toBe(Date.parse(field('notBefore')))
+      expect(Date.parse(info.notAfter)).toBe(Date.parse(field('notAfter')))
+      const san = extension('X509v3 Subject Alternative Name')
       const expectedSans = san === '' ? [] : san.split(', ').map((entry) => entry.replace('IP Address:0:0:0:0:0:0:0:1', 'IP:::1').replace('IP Address:', 'IP:'))
       expect(info.subjectAltNames).toEqual(expectedSans)
-      const eku = field('-ext', 'extendedKeyUsage').split('\n').slice(1).join('').trim()
+      const eku = extension('X509v3 Extended Key Usage')
       const ekuNames: Record<string, string> = { 'TLS Web Server Authentication': 'serverAuth', 'TLS Web Client Authentication': 'clientAuth' }
       expect(info.extendedKeyUsages).toEqual(eku === '' ? [] : eku.split(', ').map((name) => ekuNames[name]))
-      const text = field('-text')
-      expect(info.keyAlgorithm).toBe(text.includes('NIST CURVE: P-256') ? 'ECDSA P-256' : `RSA ${/Public-Key: \((\d+) bit\)/.exec(text)?.[1]}`)
-      expect(info.isCa).toBe(text.includes('CA:TRUE'))
+      expect(info.keyAlgorithm).toBe(out.includes('NIST CURVE: P-256') ? 'ECDSA P-256' : `RSA ${/Public-Key: \((\d+) bit\)/.exec(out)?.[1]}`)
+      expect(info.isCa).toBe(extension('X509v3 Basic Constraints') === 'CA:TRUE, pathlen:0')
     }
   })
 
@@ -205,7 +208,8 @@ describe('quorum certs check', () => {
     expect(codes).toEqual(['ca-missing'])
   })
 
-  it('throws unreadable for a directory that does not exist', () => {
+  it('throws unreadable for a directory or certificate file that does not exist', () => {
     expect(() => checkCertificates(join(temp.path, 'nope'))).toThrow(expect.objectContaining({ code: 'unreadable' }))
+    expect(() => inspectCertificateFile(join(temp.path, 'missing.crt'))).toThrow(expect.objectContaining({ code: 'unreadable', message: expect.stringMatching(/missing\.crt: ENOENT$/) }))
   })
 })
