@@ -20,7 +20,7 @@ export type FindingCode =
   | 'not-yet-valid' // now < notBefore
   | 'expires-soon' // notAfter within the warning window (30 days by default)
   | 'host-not-covered' // a server/peer certificate's SANs do not cover a host the caller named
-  | 'wrong-eku' // a certificate lacks an extended key usage its role needs
+  | 'wrong-eku' // a certificate lacks an EKU its role needs (a warning when a server certificate lacks only clientAuth)
   | 'key-missing' // a server/peer/client certificate has no .key beside it
   | 'key-mismatch' // the .key beside a certificate is not its private key
   | 'key-permissions' // a .key file is readable by group or others
@@ -108,8 +108,12 @@ function checkLeaf(entry: CheckedCertificate, node: NodeX509Certificate, ca: Nod
   if (role === undefined || role === 'ca') return
   // RFC 5280 §4.2.1.12: no EKU extension means any purpose (Go and OpenSSL agree), so only a present list can lack one.
   const missing = info.extendedKeyUsages.length === 0 ? [] : ROLE_EXTENDED_KEY_USAGES[role].filter((usage) => !info.extendedKeyUsages.includes(usage))
+  // A server certificate without clientAuth still serves; only etcd's grpc-gateway (which presents it as a client
+  // certificate) breaks, so that one is a warning. Every other missing usage fails handshakes.
+  const onlyGatewayUsage = role === 'server' && missing.length === 1 && missing[0] === 'clientAuth'
   if (missing.length > 0) {
-    add({ file, code: 'wrong-eku', severity: 'critical', message: `a ${role} certificate needs extended key usage ${missing.join(' and ')}` })
+    const severity = onlyGatewayUsage ? 'warning' : 'critical'
+    add({ file, code: 'wrong-eku', severity, message: `a ${role} certificate needs extended key usage ${missing.join(' and ')}` })
   }
   if (role !== 'client') {
     for (const host of options.hosts ?? []) {

@@ -164,6 +164,7 @@ describe('quorum certs check', () => {
     writePair(dir, 'client-soon', await client('soon', { validity: { notBefore: new Date(now - DAY_MS), notAfter: new Date(now + 10 * DAY_MS) } }))
     writePair(dir, 'client-serveronly', await client('serveronly', { extendedKeyUsages: ['serverAuth'] }))
     writePair(dir, 'server-clientonly', await issueCertificate(ca, { role: 'server', commonName: 'x', hosts: ['127.0.0.1'], extendedKeyUsages: ['clientAuth'] }))
+    writePair(dir, 'server-serveronly', await issueCertificate(ca, { role: 'server', commonName: 'y', hosts: ['127.0.0.1'], extendedKeyUsages: ['serverAuth'] }))
     copyFileSync(join(foreign, 'client-root.crt'), join(dir, 'client-foreign.crt'))
     copyFileSync(join(foreign, 'client-root.key'), join(dir, 'client-foreign.key'))
     copyFileSync(join(dir, 'server-m2.key'), join(dir, 'server-m1.key')) // m1 now has m2's key
@@ -185,6 +186,8 @@ describe('quorum certs check', () => {
         'peer-m2.key key-missing critical',
         'server-clientonly.crt host-not-covered critical',
         'server-clientonly.crt wrong-eku critical',
+        'server-serveronly.crt host-not-covered critical',
+        'server-serveronly.crt wrong-eku warning',
         'server-m1.crt host-not-covered critical',
         'server-m1.key key-mismatch critical',
         'server-m2.crt host-not-covered critical',
