@@ -1,5 +1,8 @@
 import { Etcd3 } from 'etcd3'
+import { join, resolve } from 'node:path'
+import { LocalCluster } from '../../core/cluster/launcher'
 import { startEtcd, type EtcdCluster } from '../support/etcd'
+import { tempDir } from '../support/temp-dir'
 import type { ViolationCode } from './checker/violation'
 import { noRetries } from './drivers/etcd3'
 import { applyPartition, etcdUidWrapper, inPrivateNetns } from './netns'
@@ -18,8 +21,8 @@ export interface ClusterUnderTest {
   readonly members: ReadonlyArray<{ name: string; clientUrl: string }>
   /** Index of the member that currently believes it leads, or null if none answers as leader. */
   leaderIndex(): Promise<number | null>
-  /** SIGKILL (no clean shutdown). */
-  kill(index: number): void
+  /** SIGKILL (no clean shutdown); resolves once the process is gone. */
+  kill(index: number): Promise<void>
   /** Starts a killed member again and waits until it serves. */
   restart(index: number): Promise<void>
   /** SIGSTOP / SIGCONT of the member's process. */
@@ -91,7 +94,7 @@ export async function startEtcdUnderTest(options: EtcdUnderTestOptions = {}): Pr
   }
   const peerPorts = cluster.members.map((m) => Number(new URL(m.peerUrl).port))
   const version = (await (await fetch(`${cluster.members[0].clientUrl}/version`)).json()) as { etcdserver?: string }
-  const admins = cluster.members.map((m) => new Etcd3({ hosts: m.clientUrl, faultHandling: noRetries() }))
+  const leader = leaderLookup(cluster.members.map((m) => m.clientUrl))
   const signal = (index: number, name: NodeJS.Signals) => {
     const child = cluster.members[index].process
     if (child && child.exitCode === null && child.signalCode === null) child.kill(name)
@@ -100,10 +103,30 @@ export async function startEtcdUnderTest(options: EtcdUnderTestOptions = {}): Pr
     label: `etcd ${version.etcdserver ?? 'unknown'}`,
     knownIssues: etcdKnownIssues(version.etcdserver ?? '0.0.0'),
     members: cluster.members.map((m) => ({ name: m.name, clientUrl: m.clientUrl })),
-    async leaderIndex() {
+    leaderIndex: () => leader.find((index) => cluster.members[index].process !== null),
+    kill: async (index) => cluster.kill(index),
+    restart: (index) => cluster.restart(index),
+    pause: (index) => signal(index, 'SIGSTOP'),
+    resume: (index) => signal(index, 'SIGCONT'),
+    isRunning: (index) => cluster.members[index].process !== null,
+    partition: wrapper ? (groups) => applyPartition(groups, peerPorts) : undefined,
+    async stop() {
+      leader.close()
+      if (wrapper) applyPartition([], peerPorts)
+      await cluster.stop()
+      wrapper?.remove()
+    },
+  }
+}
+
+/** Asks members for Maintenance.Status and returns the index of one that says it leads. */
+function leaderLookup(clientUrls: string[]) {
+  const admins = clientUrls.map((url) => new Etcd3({ hosts: url, faultHandling: noRetries() }))
+  return {
+    async find(isRunning: (index: number) => boolean): Promise<number | null> {
       const answers = await Promise.all(
         admins.map(async (admin, index) => {
-          if (cluster.members[index].process === null) return null
+          if (!isRunning(index)) return null
           try {
             const status = await admin.maintenance.status({ deadline: Date.now() + 500 })
             return status.leader === status.header.member_id ? index : null
@@ -114,17 +137,51 @@ export async function startEtcdUnderTest(options: EtcdUnderTestOptions = {}): Pr
       )
       return answers.find((a) => a !== null) ?? null
     },
-    kill: (index) => cluster.kill(index),
-    restart: (index) => cluster.restart(index),
-    pause: (index) => signal(index, 'SIGSTOP'),
-    resume: (index) => signal(index, 'SIGCONT'),
-    isRunning: (index) => cluster.members[index].process !== null,
-    partition: wrapper ? (groups) => applyPartition(groups, peerPorts) : undefined,
+    close: () => admins.forEach((admin) => admin.close()),
+  }
+}
+
+/**
+ * Starts a local Quorum cluster (`quorum node` members through core/cluster's LocalCluster, the bundled CLI
+ * from `npm run build`) behind the same interface. It has no known issues: every violation counts.
+ */
+export async function startQuorumUnderTest(options: { size?: number; snapshotCount?: number } = {}): Promise<ClusterUnderTest> {
+  const dir = tempDir('quorum-chaos-q-')
+  let cluster: LocalCluster
+  try {
+    cluster = await LocalCluster.up({
+      dir: join(dir.path, 'cluster'),
+      size: options.size ?? 3,
+      snapshotCount: options.snapshotCount ?? 500,
+      quorumCommand: { command: process.execPath, args: [resolve('build/bin/quorum.mjs'), 'node'] },
+    })
+  } catch (error) {
+    dir.remove()
+    throw error
+  }
+  const members = cluster.activeMembers().map((m) => ({ name: m.name, clientUrl: m.clientURL }))
+  const running = new Set(members.map((_, i) => i))
+  const leader = leaderLookup(members.map((m) => m.clientUrl))
+  return {
+    label: 'quorum',
+    members,
+    knownIssues: [],
+    leaderIndex: () => leader.find((index) => running.has(index)),
+    async kill(index) {
+      running.delete(index)
+      await cluster.kill(members[index].name)
+    },
+    async restart(index) {
+      await cluster.start(members[index].name)
+      running.add(index)
+    },
+    pause: (index) => cluster.pause(members[index].name),
+    resume: (index) => cluster.resume(members[index].name),
+    isRunning: (index) => running.has(index),
     async stop() {
-      for (const admin of admins) admin.close()
-      if (wrapper) applyPartition([], peerPorts)
-      await cluster.stop()
-      wrapper?.remove()
+      leader.close()
+      await cluster.down({ remove: true })
+      dir.remove()
     },
   }
 }

@@ -68,7 +68,7 @@ export async function injectFaults(cluster: ClusterUnderTest, family: FaultFamil
     const record: FaultRecord = { kind, member, role, start: monotonicMs(), end: 0 }
     log.push(record)
     if (kind === 'kill') {
-      cluster.kill(member)
+      await cluster.kill(member)
       try {
         await sleep(500 + rand.next() * 1000)
       } finally {

@@ -9,7 +9,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { join } from 'node:path'
 import { DEFAULT_REPORT_DIR, verdictOf, writeReport } from './report'
 import { inPrivateNetns, partitionUnsupportedReason, runInPrivateNetns } from './netns'
-import { needsPartitions, runScenario, SCENARIOS, type ScenarioResult, type Target } from './scenario'
+import { needsPartitions, runScenario, SCENARIOS, type ScenarioResult } from './scenario'
 
 const integer = (value: string) => {
   const n = Number(value)
@@ -22,13 +22,13 @@ const program = new Command('chaos')
   .option('--scenario <names>', `comma-separated scenario names, or "all" (${Object.keys(SCENARIOS).join(', ')})`, 'all')
   .option('--seed <n>', 'seed for traffic and fault choices', integer, 1)
   .option('--duration <s>', 'seconds of traffic per scenario', integer, 20)
-  .option('--target <name>', 'cluster to test: etcd (real etcd 3.4)', 'etcd')
+  .option('--target <name>', 'cluster to test: etcd (real etcd 3.4) or quorum (local `quorum node` members; npm run build first)', 'etcd')
   .option('--client <name>', 'client library: etcd3 (npm, independent) or core (Quorum core/client)', 'etcd3')
   .option('--negative-control', 'send serializable reads but record them as linearizable; the run must be caught', false)
   .option('--out <dir>', 'report directory', join(DEFAULT_REPORT_DIR, new Date().toISOString().replace(/[:.]/g, '-')))
   .action(async (opts: { scenario: string; seed: number; duration: number; target: string; client: string; negativeControl: boolean; out: string }) => {
     if (opts.client !== 'etcd3' && opts.client !== 'core') throw new InvalidArgumentError(`unknown client ${opts.client} (etcd3 or core)`)
-    if (opts.target !== 'etcd') throw new InvalidArgumentError(`unknown target ${opts.target} (only "etcd" until Quorum's server exists)`)
+    if (opts.target !== 'etcd' && opts.target !== 'quorum') throw new InvalidArgumentError(`unknown target ${opts.target} (etcd or quorum)`)
     const names = opts.scenario === 'all' ? Object.keys(SCENARIOS) : opts.scenario.split(',')
     if (names.some(needsPartitions) && !inPrivateNetns()) {
       // Partitions change nftables rules: do that only in a network namespace of our own.
@@ -39,7 +39,7 @@ const program = new Command('chaos')
     }
     const results: ScenarioResult[] = []
     for (const scenario of names) {
-      const result = await runScenario({ scenario, seed: opts.seed, durationS: opts.duration, target: opts.target as Target, client: opts.client, lieAboutSerializableReads: opts.negativeControl })
+      const result = await runScenario({ scenario, seed: opts.seed, durationS: opts.duration, target: opts.target, client: opts.client, lieAboutSerializableReads: opts.negativeControl })
       results.push(result)
       const s = result.check.stats
       console.log(

@@ -1,6 +1,6 @@
 import { seededRand } from '../../core/util/rand'
 import { checkHistory, type CheckReport, type Violation } from './checker/index'
-import { startEtcdUnderTest, type ClusterUnderTest } from './cluster'
+import { startEtcdUnderTest, startQuorumUnderTest, type ClusterUnderTest } from './cluster'
 import { checkConvergence, type Convergence } from './convergence'
 import { coreClientDriver } from './drivers/core-client'
 import { etcd3Driver } from './drivers/etcd3'
@@ -28,8 +28,8 @@ export function needsPartitions(scenario: string): boolean {
   return SCENARIOS[scenario]?.fault.startsWith('partition') ?? false
 }
 
-/** Targets the harness can start; Quorum joins this list once its server exists. */
-export type Target = 'etcd'
+/** Targets the harness can start: real etcd 3.4 (the calibration reference) or a local Quorum cluster. */
+export type Target = 'etcd' | 'quorum'
 
 /** One run's parameters. */
 export interface ScenarioOptions {
@@ -69,6 +69,9 @@ async function startCluster(target: Target, partitionable: boolean): Promise<Clu
   switch (target) {
     case 'etcd':
       return startEtcdUnderTest({ size: 3, snapshotCount: 500, partitionable })
+    case 'quorum':
+      if (partitionable) throw new Error('partition scenarios are not wired for the quorum target yet (members need per-member uids)')
+      return startQuorumUnderTest({ size: 3, snapshotCount: 500 })
   }
 }
 
