@@ -87,6 +87,7 @@ export const en = {
   'overview.title': 'Cluster overview',
   'overview.loading': 'Contacting the cluster…',
   'overview.updated': 'updated {time}',
+  'overview.clusterId': 'cluster {id}',
   'overview.status.healthy': 'Healthy',
   'overview.status.degraded': 'Degraded',
   'overview.status.noQuorum': 'No quorum',
