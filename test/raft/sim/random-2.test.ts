@@ -1,0 +1,3 @@
+import { defineRandomSuite } from './random-suite'
+
+defineRandomSuite(1, 2)
