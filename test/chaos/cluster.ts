@@ -1,11 +1,12 @@
 import { Etcd3 } from 'etcd3'
+import { chmodSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { LocalCluster } from '../../core/cluster/launcher'
 import { startEtcd, type EtcdCluster } from '../support/etcd'
 import { tempDir } from '../support/temp-dir'
 import type { ViolationCode } from './checker/violation'
 import { noRetries } from './drivers/etcd3'
-import { applyPartition, etcdUidWrapper, inPrivateNetns } from './netns'
+import { applyPartition, etcdUidWrapper, inPrivateNetns, uidWrapper } from './netns'
 
 /**
  * The system under test, as the chaos harness sees it: members with client URLs, process-level faults, and
@@ -143,22 +144,30 @@ function leaderLookup(clientUrls: string[]) {
 
 /**
  * Starts a local Quorum cluster (`quorum node` members through core/cluster's LocalCluster, the bundled CLI
- * from `npm run build`) behind the same interface. It has no known issues: every violation counts.
+ * from `npm run build`) behind the same interface. It has no known issues: every violation counts. With
+ * `partitionable`, members run under their own uids (inside the run's private netns) so `partition` works.
  */
-export async function startQuorumUnderTest(options: { size?: number; snapshotCount?: number } = {}): Promise<ClusterUnderTest> {
+export async function startQuorumUnderTest(options: { size?: number; snapshotCount?: number; partitionable?: boolean } = {}): Promise<ClusterUnderTest> {
+  if (options.partitionable && !inPrivateNetns()) throw new Error('a partitionable cluster must run inside the private network namespace (see netns.ts)')
   const dir = tempDir('quorum-chaos-q-')
+  const node = [process.execPath, resolve('build/bin/quorum.mjs'), 'node']
+  const wrapper = options.partitionable ? uidWrapper('quorum-node', node) : null
+  // Members under their own uids must traverse the run directory.
+  if (wrapper) chmodSync(dir.path, 0o755)
   let cluster: LocalCluster
   try {
     cluster = await LocalCluster.up({
       dir: join(dir.path, 'cluster'),
       size: options.size ?? 3,
       snapshotCount: options.snapshotCount ?? 500,
-      quorumCommand: { command: process.execPath, args: [resolve('build/bin/quorum.mjs'), 'node'] },
+      quorumCommand: wrapper ? { command: wrapper.path, args: [] } : { command: node[0], args: node.slice(1) },
     })
   } catch (error) {
+    wrapper?.remove()
     dir.remove()
     throw error
   }
+  const peerPorts = cluster.activeMembers().map((m) => Number(new URL(m.peerURL).port))
   const members = cluster.activeMembers().map((m) => ({ name: m.name, clientUrl: m.clientURL }))
   const running = new Set(members.map((_, i) => i))
   const leader = leaderLookup(members.map((m) => m.clientUrl))
@@ -178,9 +187,12 @@ export async function startQuorumUnderTest(options: { size?: number; snapshotCou
     pause: (index) => cluster.pause(members[index].name),
     resume: (index) => cluster.resume(members[index].name),
     isRunning: (index) => running.has(index),
+    partition: wrapper ? (groups) => applyPartition(groups, peerPorts) : undefined,
     async stop() {
       leader.close()
+      if (wrapper) applyPartition([], peerPorts)
       await cluster.down({ remove: true })
+      wrapper?.remove()
       dir.remove()
     },
   }

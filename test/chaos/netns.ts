@@ -45,28 +45,36 @@ export function runInPrivateNetns(): Promise<number> {
 }
 
 /**
- * A directory holding an `etcd` wrapper that starts member `etcdN` (from its --name) under uid BASE_UID + N,
- * after giving that uid its data dir. Put it first on PATH of `startEtcd`'s environment. The wrapper execs,
- * so the member's PID is still the one the harness signals.
+ * A directory holding a wrapper script `name` that starts member N (the digits of its --name: etcd1, infra2)
+ * as `target "$@"` under uid BASE_UID + N, after giving that uid its --data-dir. Put the directory first on
+ * PATH (etcd) or use the script as the member command (Quorum). The wrapper execs, so the member's PID is
+ * still the one the harness signals.
  */
-export function etcdUidWrapper(): { dir: string; remove: () => void } {
-  const realEtcd = spawnSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' }).stdout.trim()
+export function uidWrapper(name: string, target: string[]): { dir: string; path: string; remove: () => void } {
   const dir = tempDir('quorum-chaos-bin-')
+  const quoted = target.map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ')
   const script = `#!/bin/sh
-# Quorum chaos harness: run etcd member N under uid ${BASE_UID}+N so nftables can match its packets.
+# Quorum chaos harness: run member N under uid ${BASE_UID}+N so nftables can match its packets.
 prev=""; name=""; data=""
 for arg in "$@"; do
   case "$prev" in --name) name="$arg" ;; --data-dir) data="$arg" ;; esac
   prev="$arg"
 done
-uid=$((${BASE_UID} + \${name#etcd}))
+uid=$((${BASE_UID} + $(printf %s "$name" | tr -cd 0-9)))
 mkdir -p "$data" && chown -R "$uid:$uid" "$data" && chmod 755 "$(dirname "$data")" || exit 1
-exec setpriv --reuid="$uid" --regid="$uid" --clear-groups ${realEtcd} "$@"
+exec setpriv --reuid="$uid" --regid="$uid" --clear-groups ${quoted} "$@"
 `
-  writeFileSync(join(dir.path, 'etcd'), script)
-  chmodSync(join(dir.path, 'etcd'), 0o755)
+  const path = join(dir.path, name)
+  writeFileSync(path, script)
+  chmodSync(path, 0o755)
   chmodSync(dir.path, 0o755)
-  return { dir: dir.path, remove: dir.remove }
+  return { dir: dir.path, path, remove: dir.remove }
+}
+
+/** The uid wrapper for the system etcd (see `uidWrapper`). */
+export function etcdUidWrapper(): { dir: string; remove: () => void } {
+  const realEtcd = spawnSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' }).stdout.trim()
+  return uidWrapper('etcd', [realEtcd])
 }
 
 /**

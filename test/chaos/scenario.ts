@@ -70,8 +70,7 @@ async function startCluster(target: Target, partitionable: boolean): Promise<Clu
     case 'etcd':
       return startEtcdUnderTest({ size: 3, snapshotCount: 500, partitionable })
     case 'quorum':
-      if (partitionable) throw new Error('partition scenarios are not wired for the quorum target yet (members need per-member uids)')
-      return startQuorumUnderTest({ size: 3, snapshotCount: 500 })
+      return startQuorumUnderTest({ size: 3, snapshotCount: 500, partitionable })
   }
 }
 
