@@ -47,16 +47,19 @@ export function describeEntry(e: Entry): string {
   return `${e.term}/${e.index} EntryNormal ${describeBytes(e.data)}`
 }
 
+/** One line per entry (describeEntry). */
 export function describeEntries(entries: readonly Entry[]): string {
   return entries.map(describeEntry).join('\n')
 }
 
+/** `Voters:[1 2 3] Learners:[4]` (learners only when present). */
 export function describeConfState(cs: ConfState): string {
   let s = `Voters:[${cs.voters.map(describeId).join(' ')}]`
   if (cs.learners.length > 0) s += ` Learners:[${cs.learners.map(describeId).join(' ')}]`
   return s
 }
 
+/** The snapshot's metadata: index, term and ConfState (not its data). */
 export function describeSnapshot(s: Snapshot): string {
   const m = s.metadata
   return `Index:${m.index} Term:${m.term} ConfState:${describeConfState(m.confState)}`
@@ -73,14 +76,17 @@ export function describeMessage(m: Message): string {
   return s
 }
 
+/** `Term:2 Vote:1 Commit:4`. */
 export function describeHardState(hs: HardState): string {
   return `Term:${hs.term} Vote:${describeId(hs.vote)} Commit:${hs.commit}`
 }
 
+/** `StateLeader`, `StateFollower`, ... as etcd prints StateType. */
 export function describeRaftState(s: StateType): string {
   return `State${StateType[s]}`
 }
 
+/** `Lead:1 State:StateLeader`. */
 export function describeSoftState(ss: SoftState): string {
   return `Lead:${describeId(ss.lead)} State:${describeRaftState(ss.raftState)}`
 }

@@ -20,6 +20,7 @@ import {
 } from './types'
 import { isEmptyHardState, isHardStateEqual, payloadsSize } from './util'
 
+/** Re-exported so hosts need only raw-node.ts: the node configuration and status snapshot. */
 export type { Config, Status } from './raft'
 
 /** What the last ready() handed out, to be marked durable/applied by advance(). */

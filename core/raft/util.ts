@@ -46,10 +46,12 @@ export function compareIds(a: NodeId, b: NodeId): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
+/** Whether two HardStates have the same term, vote and commit. */
 export function isHardStateEqual(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit
 }
 
+/** Whether `h` is the zero HardState (nothing persisted yet). */
 export function isEmptyHardState(h: HardState): boolean {
   return h.term === 0 && h.vote === 0n && h.commit === 0
 }

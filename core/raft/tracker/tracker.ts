@@ -3,6 +3,7 @@
 import type { ConfState, NodeId } from '../types'
 import { committedIndex, voteResult, VoteResult } from '../quorum/majority'
 import type { Progress } from './progress'
+import { compareIds } from '../util'
 
 /** The active membership: voters count toward quorum; learners only receive the log. Disjoint sets. */
 export interface TrackerConfig {
@@ -17,7 +18,7 @@ export function cloneConfig(c: TrackerConfig): TrackerConfig {
 
 /** Sorted ConfState of a config (sorted so that output is deterministic). */
 export function confStateOf(c: TrackerConfig): ConfState {
-  const sort = (s: Set<NodeId>): NodeId[] => [...s].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  const sort = (s: Set<NodeId>): NodeId[] => [...s].sort(compareIds)
   return { voters: sort(c.voters), learners: sort(c.learners) }
 }
 
@@ -51,7 +52,7 @@ export class ProgressTracker {
 
   /** Voter ids sorted ascending (deterministic iteration for message order). */
   sortedIds(): NodeId[] {
-    return [...this.progress.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    return [...this.progress.keys()].sort(compareIds)
   }
 
   resetVotes(): void {
