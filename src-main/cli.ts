@@ -5,6 +5,7 @@ import { registerClusterCommand } from '../core/cli/commands/cluster'
 import { registerSnapshotCommand } from '../core/cli/commands/snapshot'
 import { registerCertsCommand } from '../core/cli/commands/certs'
 import { registerBenchCommand } from '../core/cli/commands/bench'
+import { registerAdviseCommand } from '../core/cli/commands/advise'
 import { registerUiCommand } from './web/ui-command'
 import { version } from '../package.json'
 
@@ -18,6 +19,7 @@ const program = buildProgram(version, [
   registerCertsCommand,
   registerUiCommand,
   registerBenchCommand,
+  registerAdviseCommand,
 ])
 const exitCode = await runProgram(program, process.argv.slice(2))
 if (exitCode !== 0) process.exitCode = exitCode
