@@ -1,7 +1,7 @@
 // Randomised schedules over the simulated cluster: one seed = one reproducible run.
 import { describeStatus } from '../../../core/raft/describe'
 import { ProposalDroppedError } from '../../../core/raft/errors'
-import { ConfChangeType, NONE, type NodeId } from '../../../core/raft/types'
+import { ConfChangeType, NONE, StateType, type NodeId } from '../../../core/raft/types'
 import { seededRand, type Rand } from '../../../core/util/rand'
 import { Cluster, type CrashPoint } from './cluster'
 import { Invariants } from './invariants'
@@ -41,7 +41,7 @@ const MIXED = table<Action>({
 })
 
 const STORMY = table<Action>({
-  round: 12, tick: 24, ready: 24, deliver: 24, drop: 4, duplicate: 2, propose: 8, read: 2,
+  round: 12, tick: 24, ready: 24, deliver: 24, drop: 4, duplicate: 2, propose: 8, read: 6,
   partition: 5, heal: 5, crash: 2, restart: 4, compact: 1, conf: 1, transfer: 2,
 })
 
@@ -132,7 +132,10 @@ export function runSchedule(seed: number, steps?: number, hostBug = false): RunS
           break
         }
         case 'read': {
-          const id = choose(rand, live)
+          // Half of the reads go to a node that believes it leads (possibly a deposed leader in a minority:
+          // the dangerous case for linearizability).
+          const leaders = live.filter((x) => cluster.get(x).node.raft.state === StateType.Leader)
+          const id = rand.int(2) === 0 && leaders.length > 0 ? choose(rand, leaders) : choose(rand, live)
           if (id === undefined) break
           const ctx = encoder.encode(`r${reads++}`)
           inv.readStarted(ctx)
