@@ -161,6 +161,11 @@ export class TreeIndex {
     return this.tree.size
   }
 
+  /** Forgets every key (before rebuilding the index from a replaced backend). */
+  clear(): void {
+    this.tree.clear()
+  }
+
   get(key: Buffer, atRev: number): IndexEntry | undefined {
     return this.tree.get(key)?.get(atRev)
   }

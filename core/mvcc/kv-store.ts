@@ -178,6 +178,19 @@ export class KvStore {
     this.restore()
   }
 
+  /**
+   * Rebuilds the in-memory state from the backend after its contents were replaced inside the open
+   * transaction (a Raft snapshot was installed; etcd store.Restore). Listeners stay registered; the lessor
+   * must be reloaded next (Lessor.reload) to take the restored lease attachments.
+   */
+  reload(): void {
+    this.index.clear()
+    this.currentRev = 1
+    this.compactMainRev = -1
+    this.restoredLeases = new Map()
+    this.restore()
+  }
+
   /** The current revision (the revision of the last write transaction). */
   rev(): number {
     return this.currentRev

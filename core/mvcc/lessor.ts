@@ -88,6 +88,17 @@ export class Lessor implements LeaseAttachments {
     kv.setLeaseAttachments(this)
   }
 
+  /**
+   * Reloads every lease from the backend and re-attaches the keys the store restored (call after
+   * KvStore.reload; etcd lessor.Recover). Restored leases do not expire until the next promote().
+   */
+  reload(): void {
+    this.leaseMap.clear()
+    this.itemMap.clear()
+    this.restore(this.kv.backend.reader())
+    this.kv.setLeaseAttachments(this)
+  }
+
   /** Whether this member's lessor is primary (the member is leader). */
   isPrimary(): boolean {
     return this.primary

@@ -60,6 +60,12 @@ export class AlarmStore {
   private readonly active = new Map<string, AlarmRecord>()
 
   constructor(reader: BackendReader) {
+    this.reload(reader)
+  }
+
+  /** Replaces the in-memory alarms with the ones stored in `reader` (after a snapshot was installed). */
+  reload(reader: BackendReader): void {
+    this.active.clear()
     for (const a of reader.listAlarms()) this.active.set(`${a.memberId}/${a.alarm}`, a)
   }
 

@@ -1,5 +1,5 @@
 import { decodeConfChange } from '../raft/confchange/codec'
-import { ConfChangeType, EntryType, type ConfChange, type ConfState, type Entry, type Snapshot } from '../raft/types'
+import { ConfChangeType, EntryType, type ConfChange, type ConfState, type Entry, type Message, type Snapshot } from '../raft/types'
 import type { KvStore } from '../mvcc/kv-store'
 import type { Lessor } from '../mvcc/lessor'
 import type { AlarmStore } from '../mvcc/quota'
@@ -8,6 +8,7 @@ import type { AlarmType } from '../mvcc/backend'
 import type { MemberDb, MemberTx } from '../storage/member-db'
 import { getAppliedIndex, setAppliedIndex, setConfState } from '../storage/metadata'
 import { compactLog, createSnapshot, persistReady } from '../storage/raft-storage'
+import { exportStateImage, installStateImage } from '../storage/state-snapshot'
 import { decodeRaftRequest, type InternalRaftRequest } from './raft-request'
 import { decodeConfChangeContext, type Membership } from './membership'
 import type { ConfChangeApplier, HostStore, ReadyWork } from './node-host'
@@ -82,10 +83,32 @@ export class MemberStore implements HostStore {
     })
   }
 
-  private restoreSnapshot(_tx: MemberTx, snapshot: Snapshot): void {
-    // TODO(integrator): ship the state machine inside the snapshot (export/import of the MVCC, lease and
-    // membership tables); until then a member that needs a snapshot stops instead of serving stale data.
-    throw new Error(`received a snapshot at index ${snapshot.metadata.index}, but snapshot installation is not implemented yet`)
+  /**
+   * Replaces the snapshot of an outgoing MsgSnap (the last one recorded, whose data is empty) with one of the
+   * state as applied now: an image of the state machine at the applied index, that index's term and the
+   * current configuration. A peer added after the recorded snapshot thus finds itself in the snapshot's conf
+   * state. etcd compat: etcdserver createMergedSnapshotMessage, which sends the current backend likewise.
+   */
+  snapshotMessage(message: Message, confState: ConfState): Message {
+    return this.options.db.transaction((tx) => {
+      const index = getAppliedIndex(this.options.db)
+      const term = tx.raftStorage.term(index)
+      return { ...message, snapshot: { data: exportStateImage(tx, index), metadata: { index, term, confState } } }
+    })
+  }
+
+  /**
+   * Installs a snapshot received from the leader (its log side was stored by persistReady in the same
+   * transaction): replaces the state machine tables with the snapshot's image, then rebuilds the in-memory
+   * views from them (etcd applySnapshot: recover the store, lessor, alarms and membership).
+   */
+  private restoreSnapshot(tx: MemberTx, snapshot: Snapshot): void {
+    const { db, kv, lessor, alarms, membership } = this.options
+    installStateImage(tx, snapshot.data, snapshot.metadata.index, snapshot.metadata.confState)
+    kv.reload()
+    lessor.reload()
+    alarms.reload(db.reader())
+    membership.reload(db)
   }
 
   private applyConfChange(tx: MemberTx, entry: Entry, applyConfChange: ConfChangeApplier): AppliedConfChange {

@@ -53,6 +53,12 @@ export class Membership {
     return membership
   }
 
+  /** Replaces this view with the membership stored in `db` (after a Raft snapshot was installed). */
+  reload(db: MemberDb): void {
+    const text = db.getMemberMeta(META_KEY)
+    this.restore(text ? (JSON.parse(text) as StoredMembership) : { members: [], removed: [] })
+  }
+
   private restore(stored: StoredMembership): void {
     this.members.clear()
     this.removedIds.clear()

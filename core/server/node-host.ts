@@ -1,6 +1,7 @@
 import { RawNode } from '../raft/raw-node'
 import { StepLocalMessageError, StepPeerNotFoundError } from '../raft/errors'
 import {
+  MessageType,
   StateType,
   type ConfChange,
   type ConfState,
@@ -45,6 +46,11 @@ export interface HostStore {
    * entries before `compactIndex` (<= index), keeping a catch-up margin for slow followers.
    */
   createSnapshot(index: number, confState: ConfState, compactIndex: number): void
+  /**
+   * Optional: the MsgSnap to send instead of `message`, carrying the state machine as applied now with
+   * `confState` (the current configuration), so that the receiver can install it.
+   */
+  snapshotMessage?(message: Message, confState: ConfState): Message
 }
 
 /** What the host needs from the peer transport. */
@@ -191,7 +197,7 @@ export class NodeHost {
           )
         }
         const commitMs = performance.now() - started
-        transport.send(ready.messages)
+        transport.send(ready.messages.map((m) => (m.type === MessageType.MsgSnap && store.snapshotMessage ? store.snapshotMessage(m, node.status().config) : m)))
         if (ready.snapshot) {
           this.appliedIndex = ready.snapshot.metadata.index
           this.snapshotIndex = this.appliedIndex
