@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { get as httpGet } from 'node:http'
+import { get as httpsGet } from 'node:https'
+import { initCertificates } from '../certs/init'
 import { join, resolve } from 'node:path'
 import { freePorts } from './ports'
 import { isAlive, isPaused, signal, waitForExit } from './process'
-import { readManifest, writeManifest, type ClusterEngine, type ClusterManifest, type ManifestMember } from './manifest'
+import { readManifest, writeManifest, type ClusterEngine, type ClusterManifest, type ManifestMember, type ManifestTls } from './manifest'
 
 // Local clusters: N member processes on 127.0.0.1 with their own ports and data dirs under one directory,
 // described by DIR/cluster.json. No Raft logic here: members are `quorum node` (or real `etcd`) processes
@@ -38,6 +41,8 @@ export interface UpOptions {
   onProgress?: (line: string) => void
   /** Max time to wait for every member to be healthy. */
   healthTimeoutMs?: number
+  /** Client and peer TLS with client-certificate auth (certificates under DIR/certs, CA + root client cert). */
+  tls?: boolean
 }
 
 /** Health of one member as seen from outside. */
@@ -63,15 +68,39 @@ export function defaultQuorumCommand(): MemberCommand {
   return { command: process.execPath, args: [script, 'node'], env: process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {} }
 }
 
-/** Fetches etcd's /health JSON from a member's client URL. */
-export async function probeHealth(clientUrl: string, timeoutMs = 1000): Promise<{ healthy: boolean; reason: string }> {
-  try {
-    const response = await fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) })
-    const body = (await response.json()) as { health?: string; reason?: string }
-    return { healthy: body.health === 'true', reason: body.reason ?? '' }
-  } catch (error) {
-    return { healthy: false, reason: (error as Error).message }
-  }
+/** Reads the CA and root client certificate of a TLS cluster, for health probes and clients. */
+export function clusterTlsFiles(tls: ManifestTls): { ca: Buffer; cert: Buffer; key: Buffer } {
+  return { ca: readFileSync(tls.caFile), cert: readFileSync(tls.clientCertFile), key: readFileSync(tls.clientKeyFile) }
+}
+
+/** Fetches etcd's /health JSON from a member's client URL (over TLS with `tls`'s root client certificate). */
+export async function probeHealth(clientUrl: string, timeoutMs = 1000, tls: ManifestTls | null = null): Promise<{ healthy: boolean; reason: string }> {
+  const url = new URL('/health', clientUrl)
+  const files = tls && url.protocol === 'https:' ? clusterTlsFiles(tls) : {}
+  return new Promise((resolve) => {
+    const request = (url.protocol === 'https:' ? httpsGet : httpGet)(url, { ...files, timeout: timeoutMs }, (response) => {
+      const chunks: Buffer[] = []
+      response.on('data', (chunk: Buffer) => chunks.push(chunk))
+      response.on('end', () => {
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { health?: string; reason?: string }
+          resolve({ healthy: body.health === 'true', reason: body.reason ?? '' })
+        } catch (error) {
+          resolve({ healthy: false, reason: (error as Error).message })
+        }
+      })
+    })
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)))
+    request.on('error', (error) => resolve({ healthy: false, reason: error.message }))
+  })
+}
+
+/** Creates (or extends, reusing the CA) the certificates of a TLS cluster under DIR/certs. */
+export async function ensureClusterCertificates(dir: string, memberNames: string[]): Promise<ManifestTls> {
+  const certDir = join(dir, 'certs')
+  const clientNames = existsSync(join(certDir, 'client-root.crt')) ? [] : ['root']
+  await initCertificates({ dir: certDir, hosts: ['127.0.0.1', 'localhost', '::1'], memberNames, clientNames })
+  return { caFile: join(certDir, 'ca.crt'), clientCertFile: join(certDir, 'client-root.crt'), clientKeyFile: join(certDir, 'client-root.key') }
 }
 
 /** A local cluster described by DIR/cluster.json. */
@@ -104,11 +133,12 @@ export class LocalCluster {
     const ports = options.basePort
       ? Array.from({ length: options.size }, (_, i) => [options.basePort! + i, options.basePort! + 100 + i, options.basePort! + 200 + i]).flat()
       : await freePorts(options.size * 3)
+    const scheme = options.tls ? 'https' : 'http'
     const members: ManifestMember[] = Array.from({ length: options.size }, (_, i) => ({
       name: `member${i + 1}`,
       id: '',
-      clientURL: `http://127.0.0.1:${ports[i * 3]}`,
-      peerURL: `http://127.0.0.1:${ports[i * 3 + 1]}`,
+      clientURL: `${scheme}://127.0.0.1:${ports[i * 3]}`,
+      peerURL: `${scheme}://127.0.0.1:${ports[i * 3 + 1]}`,
       metricsURL: `http://127.0.0.1:${ports[i * 3 + 2]}`,
       dataDir: join(dir, `member${i + 1}`),
       logFile: join(dir, `member${i + 1}.log`),
@@ -123,7 +153,7 @@ export class LocalCluster {
       heartbeatMs: options.heartbeatMs ?? 100,
       electionMs: options.electionMs ?? 1000,
       snapshotCount: options.snapshotCount ?? 100000,
-      tls: null,
+      tls: options.tls ? await ensureClusterCertificates(dir, members.map((m) => m.name)) : null,
       members,
     }
     writeManifest(dir, manifest)
@@ -180,6 +210,24 @@ export class LocalCluster {
       '--heartbeat-interval', String(this.manifest.heartbeatMs),
       '--election-timeout', String(this.manifest.electionMs),
       '--snapshot-count', String(this.manifest.snapshotCount),
+      ...this.tlsFlags(member),
+    ]
+  }
+
+  /** etcd's TLS flags for `member` of a TLS cluster: client and peer TLS, both with client-certificate auth. */
+  private tlsFlags(member: ManifestMember): string[] {
+    const tls = this.manifest.tls
+    if (!tls) return []
+    const certDir = join(this.dir, 'certs')
+    return [
+      '--cert-file', join(certDir, `server-${member.name}.crt`),
+      '--key-file', join(certDir, `server-${member.name}.key`),
+      '--trusted-ca-file', tls.caFile,
+      '--client-cert-auth',
+      '--peer-cert-file', join(certDir, `peer-${member.name}.crt`),
+      '--peer-key-file', join(certDir, `peer-${member.name}.key`),
+      '--peer-trusted-ca-file', tls.caFile,
+      '--peer-client-cert-auth',
     ]
   }
 
@@ -218,7 +266,7 @@ export class LocalCluster {
       for (const name of [...pending]) {
         const member = this.member(name)
         if (!isAlive(member.pid)) throw new ClusterOperationError(`member ${name} exited during startup; see ${member.logFile}`)
-        if ((await probeHealth(member.clientURL)).healthy) {
+        if ((await probeHealth(member.clientURL, 1000, this.manifest.tls)).healthy) {
           pending.delete(name)
           onProgress?.(`member ${name} healthy at ${member.clientURL}`)
         }
@@ -285,7 +333,7 @@ export class LocalCluster {
       this.activeMembers().map(async (member) => {
         const running = isAlive(member.pid)
         const paused = running && isPaused(member.pid)
-        const probe = running && !paused ? await probeHealth(member.clientURL) : { healthy: false, reason: running ? 'paused' : 'not running' }
+        const probe = running && !paused ? await probeHealth(member.clientURL, 1000, this.manifest.tls) : { healthy: false, reason: running ? 'paused' : 'not running' }
         return { name: member.name, pid: running ? member.pid : 0, running, paused, healthy: probe.healthy, reason: probe.reason }
       }),
     )

@@ -1,7 +1,7 @@
 import { EtcdClient } from '../client'
 import { formatId, parseId } from '../server/ids'
 import { freePorts } from './ports'
-import { ClusterOperationError, type LocalCluster } from './launcher'
+import { ClusterOperationError, clusterTlsFiles, ensureClusterCertificates, type LocalCluster } from './launcher'
 import type { ManifestMember } from './manifest'
 import { join } from 'node:path'
 
@@ -9,9 +9,13 @@ import { join } from 'node:path'
 // work around them: a new member gets ports and a data dir and is started to join; a removed member is
 // stopped and never started again.
 
-function client(cluster: LocalCluster, endpoints = cluster.activeMembers().map((m) => m.clientURL)): EtcdClient {
-  return new EtcdClient({ endpoints, callTimeoutMs: 10_000 })
+/** A client for the cluster (with the root client certificate of a TLS cluster). */
+export function clusterClient(cluster: LocalCluster, endpoints = cluster.activeMembers().map((m) => m.clientURL), callTimeoutMs = 10_000): EtcdClient {
+  const tls = cluster.manifest.tls ? clusterTlsFiles(cluster.manifest.tls) : undefined
+  return new EtcdClient({ endpoints, callTimeoutMs, ...(tls ? { tls } : {}) })
 }
+
+const client = clusterClient
 
 async function idOf(cluster: LocalCluster, member: ManifestMember): Promise<bigint> {
   if (member.id) return parseId(member.id)
@@ -61,11 +65,13 @@ export async function addMember(cluster: LocalCluster, options: { learner?: bool
   while (taken.has(`member${index}`)) index++
   const name = `member${index}`
   const [clientPort, peerPort, metricsPort] = await freePorts(3)
+  const scheme = cluster.manifest.tls ? 'https' : 'http'
+  if (cluster.manifest.tls) await ensureClusterCertificates(cluster.dir, [name])
   const member: ManifestMember = {
     name,
     id: '',
-    clientURL: `http://127.0.0.1:${clientPort}`,
-    peerURL: `http://127.0.0.1:${peerPort}`,
+    clientURL: `${scheme}://127.0.0.1:${clientPort}`,
+    peerURL: `${scheme}://127.0.0.1:${peerPort}`,
     metricsURL: `http://127.0.0.1:${metricsPort}`,
     dataDir: join(cluster.dir, name),
     logFile: join(cluster.dir, `${name}.log`),

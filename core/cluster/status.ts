@@ -1,6 +1,6 @@
 import { EtcdClient } from '../client'
 import { formatId } from '../server/ids'
-import type { LocalCluster } from './launcher'
+import { clusterTlsFiles, type LocalCluster } from './launcher'
 
 /** What `quorum cluster status` shows for one member. */
 export interface MemberStatusRow {
@@ -57,7 +57,8 @@ export async function clusterStatus(cluster: LocalCluster, timeoutMs = 1500): Pr
         errors: [],
       }
       if (!processState?.running || processState.paused) return base
-      const client = new EtcdClient({ endpoints: [member.clientURL], callTimeoutMs: timeoutMs, retry: { maxAttempts: 1 } })
+      const tls = cluster.manifest.tls ? clusterTlsFiles(cluster.manifest.tls) : undefined
+      const client = new EtcdClient({ endpoints: [member.clientURL], callTimeoutMs: timeoutMs, retry: { maxAttempts: 1 }, ...(tls ? { tls } : {}) })
       try {
         const status = await client.maintenance.status()
         const id = formatId(status.header.memberId)

@@ -18,7 +18,7 @@ export interface ClientListenerOptions {
   grpc: GrpcServer
   http: (request: IncomingMessage, response: ServerResponse) => void
   /** For https URLs: the TLS context (and client-certificate checks). */
-  tls?: SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean; minVersion?: 'TLSv1.2' | 'TLSv1.3' }
+  tls?: SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean }
 }
 
 /** A listening client URL; `close()` stops accepting and destroys open connections. */

@@ -16,6 +16,7 @@ import { systemRand } from '../util/rand'
 import type { MemberConfig } from './config'
 import { ConfigError, urlText } from './config'
 import { listenClientUrl, type ClientListener } from './client-listener'
+import { resolveMemberTls, type MemberTls } from './tls'
 import { EtcdError } from './grpc/errors'
 import { computeMemberId, formatId } from './ids'
 import { encodeConfChangeContext, Membership, type ClusterMember, type ConfChangeContext } from './membership'
@@ -104,6 +105,7 @@ export class Member {
     membership: Membership,
     bootstrapVoters: NodeId[] | null,
     options: MemberOptions,
+    private readonly tls: MemberTls,
   ) {
     this.db = db
     // etcd compat (embed/serve.go, v3rpc/grpc.go): the gRPC receive limit is --max-request-bytes + 512 KiB, so a
@@ -157,6 +159,7 @@ export class Member {
       memberId: this.memberId,
       clusterId: this.clusterId,
       listenUrls: config.listenPeerUrls,
+      tls: tls.peer?.transport,
       onMessage: (message) => this.host.step(message),
       onUnreachable: (peer) => {
         this.node.reportUnreachable(peer)
@@ -224,7 +227,8 @@ export class Member {
       } else {
         ;({ identity, membership } = await Member.joinExisting(config, db))
       }
-      const member = new Member(config, db, identity, membership, bootstrapVoters, options)
+      const tls = await resolveMemberTls(config, (message) => options.log?.('warn', message))
+      const member = new Member(config, db, identity, membership, bootstrapVoters, options, tls)
       await member.serve()
       return member
     } catch (error) {
@@ -283,7 +287,10 @@ export class Member {
       void metricsHandler(request, response)
     }
     for (const url of this.config.listenClientUrls) {
-      this.listeners.push(await listenClientUrl({ url, grpc: this.grpc, http }))
+      const clientTls = url.protocol === 'https:' ? this.tls.client : null
+      const listener = await listenClientUrl({ url, grpc: this.grpc, http, tls: clientTls?.options })
+      if (clientTls) clientTls.watcher.onReload(() => listener.setSecureContext(clientTls.current()))
+      this.listeners.push(listener)
     }
     for (const url of this.config.listenMetricsUrls) {
       const server = createHttpServer(http)
@@ -542,6 +549,16 @@ export class Member {
     return { size: this.db.sizeBytes(), inUse: this.db.sizeInUseBytes() }
   }
 
+  /**
+   * Writes a consistent point-in-time copy of the member database to the new file `path` (SQLite VACUUM
+   * INTO, one read transaction), for Maintenance.Snapshot. Returns the revision the copy holds.
+   */
+  snapshotDatabase(path: string): number {
+    const revision = this.kv.rev()
+    this.db.vacuumInto(path)
+    return revision
+  }
+
   /** Defragments the database (VACUUM). */
   defragment(): void {
     this.db.defragment()
@@ -619,6 +636,8 @@ export class Member {
     await Promise.all(this.listeners.map((listener) => listener.close()))
     await Promise.all(this.metricsServers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))))
     await this.transport.stop()
+    this.tls.client?.watcher.close()
+    this.tls.peer?.watcher.close()
     this.db.close()
     if (options.exitCode !== undefined) process.exitCode = options.exitCode
     this.resolveStopped()

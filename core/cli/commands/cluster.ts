@@ -1,9 +1,8 @@
 import { Option, type Command } from 'commander'
-import { EtcdClient } from '../../client'
 import { ClusterOperationError, LocalCluster } from '../../cluster/launcher'
 import { ManifestError } from '../../cluster/manifest'
 import { clusterStatus, type ClusterStatus } from '../../cluster/status'
-import { addMember, moveLeader, promoteMember, removeMember } from '../../cluster/membership-ops'
+import { addMember, clusterClient, moveLeader, promoteMember, removeMember } from '../../cluster/membership-ops'
 import { formatId } from '../../server/ids'
 import { choiceOption, intOption } from '../options'
 import { humanBytes, renderTable } from '../table'
@@ -24,7 +23,7 @@ async function guarded(action: () => Promise<void>): Promise<void> {
 
 /** Records member IDs (as the members report them) in the manifest, for `--json` and later operations. */
 async function recordMemberIds(cluster: LocalCluster): Promise<void> {
-  const client = new EtcdClient({ endpoints: cluster.activeMembers().map((m) => m.clientURL), callTimeoutMs: 5000 })
+  const client = clusterClient(cluster, undefined, 5000)
   try {
     const { members } = await client.cluster.memberList()
     for (const member of cluster.manifest.members) {
@@ -79,8 +78,9 @@ export function registerClusterCommand(program: Command): void {
     .option('--heartbeat-interval <ms>', 'heartbeat interval of every member', intOption(1, 10_000), 100)
     .option('--election-timeout <ms>', 'election timeout of every member', intOption(5, 50_000), 1000)
     .option('--snapshot-count <n>', 'applied entries between snapshots', intOption(1), 100000)
+    .option('--tls', 'client and peer TLS with client-certificate auth (CA and root client certificate under DIR/certs)', false)
     .option('--json', 'print the members as JSON', false)
-    .action((options: { dir: string; size: number; basePort: number; engine: 'quorum' | 'etcd'; heartbeatInterval: number; electionTimeout: number; snapshotCount: number; json: boolean }) =>
+    .action((options: { dir: string; size: number; basePort: number; engine: 'quorum' | 'etcd'; heartbeatInterval: number; electionTimeout: number; snapshotCount: number; tls: boolean; json: boolean }) =>
       guarded(async () => {
         if (options.size % 2 === 0) {
           console.error(
@@ -95,12 +95,17 @@ export function registerClusterCommand(program: Command): void {
           heartbeatMs: options.heartbeatInterval,
           electionMs: options.electionTimeout,
           snapshotCount: options.snapshotCount,
+          tls: options.tls,
           onProgress: options.json ? undefined : (line) => console.error(line),
         })
         await recordMemberIds(started)
         const members = started.activeMembers().map(({ name, id, clientURL, peerURL, metricsURL, pid, dataDir }) => ({ name, id, clientURL, peerURL, metricsURL, pid, dataDir }))
         if (options.json) console.log(JSON.stringify({ members }))
         else console.log(`cluster of ${members.length} up; endpoints: ${started.endpoints()}`)
+        if (started.manifest.tls && !options.json) {
+          const { caFile, clientCertFile, clientKeyFile } = started.manifest.tls
+          console.log(`etcdctl --endpoints ${started.endpoints()} --cacert ${caFile} --cert ${clientCertFile} --key ${clientKeyFile} member list`)
+        }
       }),
     )
 

@@ -35,8 +35,8 @@ const HEADER_TO = 'x-quorum-to'
 export interface PeerTls {
   /** Server side: key, cert, ca; `requestCert` + `rejectUnauthorized` for --peer-client-cert-auth. */
   server: SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean }
-  /** Client side: key, cert (presented to peers) and ca (to verify them). */
-  client: SecureContextOptions
+  /** Client side: key, cert (presented to peers), ca and whether to verify them. */
+  client: SecureContextOptions & { rejectUnauthorized?: boolean }
   /** --peer-cert-allowed-cn: the CN connecting peers must have (empty: any). */
   allowedCn: string
 }
