@@ -11,6 +11,7 @@ import {
   parseAuthTokenSpec,
   parseDurationSeconds,
   SimpleTokenProvider,
+  type TokenProvider,
 } from '../../core/auth/tokens'
 import { FakeClock } from '../../core/util/clock'
 import { tempDir } from '../support/temp-dir'
@@ -117,8 +118,8 @@ describe('JWT tokens (etcd jwt.go)', () => {
 
   it('rejects alg none, a tampered payload, a foreign key, another algorithm and an expired token', async () => {
     const clock = new FakeClock()
-    const tokens = new JwtTokenProvider({ signMethod: 'RS256', publicKey: rsa.publicKey, privateKey: rsa.privateKey, ttlSeconds: 60 }, clock)
-    const token = await tokens.issue({ username: 'alice', revision: 2 })
+    const tokens: TokenProvider = new JwtTokenProvider({ signMethod: 'RS256', publicKey: rsa.publicKey, privateKey: rsa.privateKey, ttlSeconds: 60 }, clock)
+    const token = await tokens.issue({ username: 'alice', revision: 2 }, '')
     const [head, , signature] = token.split('.')
     const forgedPayload = Buffer.from(JSON.stringify({ username: ROOT, revision: 2, exp: 9_999_999_999 })).toString('base64url')
     const unsecured = new UnsecuredJWT({ username: ROOT, revision: 2 }).setExpirationTime('1h').encode()
