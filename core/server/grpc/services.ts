@@ -5,6 +5,7 @@ import { registerHealthService } from './health'
 import { registerKvService } from './kv'
 import { registerLeaseService } from './lease'
 import { registerMaintenanceService } from './maintenance'
+import { registerSnapshotService } from './snapshot'
 import { registerWatchService } from './watch'
 
 /** Registers every etcd v3 service a member serves on its client URLs. */
@@ -14,5 +15,6 @@ export function registerServices(server: Server, member: Member): void {
   registerLeaseService(server, member)
   registerClusterService(server, member)
   registerMaintenanceService(server, member)
+  registerSnapshotService(server, member)
   registerHealthService(server, member)
 }
