@@ -45,6 +45,7 @@ export async function listenClientUrl(options: ClientListenerOptions): Promise<C
     if (!options.tls) throw new Error(`client URL ${options.url.href} is https but no TLS settings were given`)
     const tlsServer = createTlsServer({ ...options.tls, ALPNProtocols: ['h2', 'http/1.1'] })
     tlsServer.on('secureConnection', (socket: TLSSocket) => {
+      socket.setNoDelay(true)
       sockets.add(socket)
       socket.on('close', () => sockets.delete(socket))
       route(socket, socket.alpnProtocol === 'h2')
@@ -52,7 +53,8 @@ export async function listenClientUrl(options: ClientListenerOptions): Promise<C
     tlsServer.on('tlsClientError', () => undefined)
     server = tlsServer
   } else {
-    server = createNetServer((socket) => {
+    // Nagle off, as Go's net package does by default for etcd: unary answers are small and latency-bound.
+    server = createNetServer({ noDelay: true }, (socket) => {
       sockets.add(socket)
       socket.on('close', () => sockets.delete(socket))
       socket.on('error', () => undefined)

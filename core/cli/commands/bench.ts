@@ -1,12 +1,28 @@
 import type { Command } from 'commander'
+import { runBench } from '../../bench/bench'
+import { defaultQuorumCommand } from '../../cluster/launcher'
+import type { ClusterEngine } from '../../cluster/manifest'
 
-/** `quorum bench`: benchmark Quorum against a real etcd 3.4 on this machine. */
+/** `quorum bench`: the etcd-baseline.md load against a real etcd 3.4 and a Quorum cluster; prints a table. */
 export function registerBenchCommand(program: Command): void {
   program
     .command('bench')
-    .description('benchmark Quorum against a real etcd 3.4 on this machine')
-    .action(() => {
-      console.error('quorum bench: not available yet in this build')
-      process.exitCode = 1
+    .description('benchmark Quorum against a real etcd 3.4 on this machine (same load, one cluster after the other)')
+    .option('--size <n>', 'members per cluster', '3')
+    .option('--duration <s>', 'measured seconds per scenario', '5')
+    .option('--warmup <s>', 'warmup seconds per scenario', '1')
+    .option('--bulk-keys <n>', 'keys of the bulk-load scenario', '100000')
+    .option('--engines <list>', 'engines to run, comma-separated (etcd,quorum)', 'etcd,quorum')
+    .action(async (options: { size: string; duration: string; warmup: string; bulkKeys: string; engines: string }) => {
+      const table = await runBench({
+        size: Number(options.size),
+        durationSeconds: Number(options.duration),
+        warmupSeconds: Number(options.warmup),
+        bulkKeys: Number(options.bulkKeys),
+        engines: options.engines.split(',') as ClusterEngine[],
+        quorumCommand: defaultQuorumCommand(),
+        log: (line) => console.error(line),
+      })
+      console.log(table)
     })
 }
