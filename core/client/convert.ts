@@ -99,12 +99,15 @@ export interface KeyRange {
   fromKey?: boolean
 }
 
-/** The wire `range_end` for a {@link KeyRange} (empty for a single key). */
-export function rangeEndFor(key: Buffer, range: KeyRange): Buffer {
+/**
+ * The wire `range_end` for a {@link KeyRange}; undefined for a single key. NB: the field must then be left
+ * out, not sent empty: etcd (Go) treats a present-but-empty range_end as "this key and every key after it".
+ */
+export function rangeEndFor(key: Buffer, range: KeyRange): Buffer | undefined {
   const chosen = [range.rangeEnd !== undefined, range.prefix === true, range.fromKey === true].filter(Boolean)
   if (chosen.length > 1) throw new Error('etcd client: give only one of rangeEnd, prefix and fromKey')
   if (range.rangeEnd !== undefined) return toBuffer(range.rangeEnd)
   if (range.prefix) return prefixRangeEnd(key)
   if (range.fromKey) return Buffer.from([0])
-  return Buffer.alloc(0)
+  return undefined
 }

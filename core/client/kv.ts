@@ -173,7 +173,7 @@ export function deleteRequest(key: Bytes, options: DeleteOptions = {}): Encodabl
 function compareToWire(compare: TxnCompare): Encodable<pb.Compare> {
   const base = {
     key: toBuffer(compare.key),
-    range_end: compare.rangeEnd === undefined ? Buffer.alloc(0) : toBuffer(compare.rangeEnd),
+    range_end: compare.rangeEnd === undefined ? undefined : toBuffer(compare.rangeEnd),
     result: COMPARE_RESULTS[compare.result],
   }
   const { value } = compare

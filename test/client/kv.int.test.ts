@@ -27,6 +27,16 @@ describe('KV against etcd 3.4', () => {
     expect(etcdctl(fixture.etcd.endpoints, ['get', 'kv/a', '--print-value-only']).stdout.trim()).toBe('two')
   })
 
+  test('a single-key read of a missing key returns nothing even when later keys exist', async () => {
+    // etcd treats a present-but-empty range_end as "this key and all after it": the client must omit it.
+    await fixture.client.kv.put('single/zz', 'later')
+    expect(await fixture.client.kv.get('single/a')).toBeNull()
+    expect((await fixture.client.kv.range('single/a')).count).toBe(0)
+    const deleted = await fixture.client.kv.delete('single/b')
+    expect(deleted.deleted).toBe(0)
+    expect(text(await fixture.client.kv.get('single/zz'))).toBe('later')
+  })
+
   test('binary keys and values round-trip byte-exact and sort by raw bytes', async () => {
     const keys = [Buffer.from([0x62, 0x00, 0xff, 0xfe]), Buffer.from([0x62, 0x00, 0x80]), Buffer.from([0x62, 0x00, 0x00])]
     const value = Buffer.from([0xc3, 0x28, 0x00, 0xff, 0x80])
