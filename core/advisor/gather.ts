@@ -15,8 +15,9 @@ export interface GatherOptions {
   tls?: { caFile?: string; certFile?: string; keyFile?: string }
   auth?: { username: string; password: string }
   /**
-   * /metrics URLs aligned with `endpoints` (the i-th belongs to the member serving `endpoints[i]`); other
-   * members are read at `<first client URL>/metrics`, as etcd serves it there too.
+   * /metrics URLs aligned with `endpoints` (the i-th belongs to the member serving `endpoints[i]`); a bare
+   * `--listen-metrics-urls` URL gets `/metrics` appended. Other members are read at `<first client URL>/metrics`,
+   * as etcd serves it there too.
    */
   metricsUrls?: string[]
   backupHistory?: BackupHistory
@@ -205,7 +206,7 @@ export async function gatherEvidence(options: GatherOptions): Promise<ClusterEvi
     const metricsUrlOf = (member: Member): string | null => {
       const index = endpoints.findIndex((endpoint) => member.clientUrls.map(normalise).includes(endpoint))
       const given = index >= 0 ? options.metricsUrls?.[index] : undefined
-      if (given) return given
+      if (given) return new URL(normalise(given)).pathname === '/' ? `${normalise(given)}/metrics` : given
       return member.clientUrls[0] ? `${normalise(member.clientUrls[0])}/metrics` : null
     }
     const [memberEvidence, alarms, auth, certRequired] = await Promise.all([

@@ -41,6 +41,25 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host)
 }
 
+/** The cluster must answer at all: without the member list nothing else can be graded. */
+export const reachableRule: Rule = (evidence) => {
+  const down = evidence.members.filter((member) => member.status === null)
+  const numbers = { members: evidence.members.length, statusFailures: down.length, error: evidence.memberListError ?? down[0]?.statusError ?? null }
+  if (evidence.memberListError !== null) {
+    return finding('reachable', 'critical', `Cannot read the member list from ${evidence.endpoints.join(', ')}`, numbers, {
+      text: 'Check the endpoints, the TLS files and credentials, and that a majority of members is running.',
+      target: 'page:members',
+    })
+  }
+  if (down.length > 0) {
+    return finding('reachable', 'critical', `${down.length} of ${evidence.members.length} member(s) do not answer Status: ${down.map((m) => m.name || m.id).join(', ')}`, numbers, {
+      text: 'Restart the stopped member(s) or replace them (remove, then add) before another failure costs quorum.',
+      target: 'page:members',
+    })
+  }
+  return finding('reachable', 'ok', `All ${evidence.members.length} member(s) answer`, numbers)
+}
+
 /** etcd FAQ: odd sizes tolerate as many failures as the next even size with fewer members; 2 is worse than 1. */
 export const memberCountRule: Rule = (evidence) => {
   if (evidence.memberListError !== null) return null
@@ -318,6 +337,7 @@ export const clockSkewRule: Rule = (evidence) => {
 
 /** Every rule, in the order the report lists ties. */
 export const RULES: readonly Rule[] = [
+  reachableRule,
   memberCountRule,
   distinctHostsRule,
   clientTlsRule,

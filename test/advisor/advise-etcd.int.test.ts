@@ -6,6 +6,7 @@ import { certificatePaths } from '../../core/certs/files'
 import { initCertificates } from '../../core/certs/init'
 import { etcdctl, startEtcd, type EtcdCluster } from '../support/etcd'
 import { startEtcdTls, type EtcdTlsCluster } from '../support/etcd-tls'
+import { freePorts } from '../support/ports'
 import { tempDir } from '../support/temp-dir'
 
 function byId(report: AdvisorReport): Map<string, Finding> {
@@ -64,6 +65,23 @@ describe('advisor against real etcd 3.4', () => {
     expect(findings.get('metrics-reachable')?.severity).toBe('ok')
     expect(findings.get('clock-skew')?.severity).toBe('ok')
     expect(findings.get('cert-expiry')).toBeUndefined()
+  })
+
+  it('metrics from --listen-metrics-urls when given; an unreachable metrics URL or cluster is reported', async () => {
+    const member = plain.members[0]
+    const given = await advise({ endpoints: [member.clientUrl], metricsUrls: [member.metricsUrl] })
+    expect(given.evidence.members[0]).toMatchObject({ metricsUrl: `${member.metricsUrl}/metrics`, metricsError: null, metrics: { engine: 'etcd', serverVersion: '3.4.23' } })
+    const [deadPort] = await freePorts(1)
+    const badMetrics = byId(await advise({ endpoints: [member.clientUrl], metricsUrls: [`http://127.0.0.1:${deadPort}/metrics`], timeoutMs: 2000 }))
+    expect(badMetrics.get('metrics-reachable')).toMatchObject({
+      severity: 'warning',
+      title: '/metrics unreachable on etcd1',
+      evidence: { unreachable: 1, firstError: expect.stringContaining('ECONNREFUSED') },
+      fix: { target: 'page:monitoring' },
+    })
+    const down = byId(await advise({ endpoints: [`http://127.0.0.1:${deadPort}`], timeoutMs: 1000 }))
+    expect(down.get('reachable')).toMatchObject({ severity: 'critical', title: `Cannot read the member list from http://127.0.0.1:${deadPort}` })
+    expect(down.has('member-count')).toBe(false)
   })
 
   it('RBAC turned on in etcd 3.4 is seen through the Authenticate fallback', async () => {

@@ -40,6 +40,7 @@ describe('advisor against local Quorum clusters', () => {
     expect(report.evidence.members).toHaveLength(3)
     expect(report.findings.filter((f) => f.severity === 'critical').map((f) => f.id).sort()).toEqual(['backup-recent', 'client-tls', 'peer-tls'])
 
+    expect(findings.get('reachable')).toMatchObject({ severity: 'ok', title: 'All 3 member(s) answer' })
     expect(findings.get('member-count')).toMatchObject({ severity: 'ok', title: '3 members: tolerates 1 failure(s)', fix: null })
     expect(findings.get('distinct-hosts')).toMatchObject({
       severity: 'info',

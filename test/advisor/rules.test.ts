@@ -19,6 +19,21 @@ describe('advisor rules on synthetic evidence', () => {
     expect(score(findings)).toBe(100)
   })
 
+  it('reachable: an unreadable member list or a member not answering Status is critical', () => {
+    expect(only(rules.reachableRule(evidence({ members: [], memberListError: 'UNAVAILABLE: connect ECONNREFUSED' }), NOW))).toMatchObject({
+      severity: 'critical',
+      title: 'Cannot read the member list from https://10.0.0.1:2379',
+      evidence: { error: 'UNAVAILABLE: connect ECONNREFUSED' },
+      fix: { target: 'page:members' },
+    })
+    const stopped = member(3, { status: null, statusError: 'deadline exceeded' })
+    expect(only(rules.reachableRule(evidence({ members: [member(1), member(2), stopped] }), NOW))).toMatchObject({
+      severity: 'critical',
+      title: '1 of 3 member(s) do not answer Status: m3',
+      evidence: { statusFailures: 1, error: 'deadline exceeded' },
+    })
+  })
+
   it('member count: 3 ok, 1 warning, 2 critical (worse than 1), 4 warning, 9 warning; learners do not count', () => {
     const graded = (n: number, learners = 0) =>
       only(rules.memberCountRule(evidence({ members: [...Array.from({ length: n }, (_, i) => member(i + 1)), ...Array.from({ length: learners }, (_, i) => member(50 + i, { isLearner: true }))] }), NOW))
