@@ -10,6 +10,7 @@ import { StateType, type ConfChange, type NodeId, type ReadState } from '../raft
 import { MemberDb } from '../storage/member-db'
 import { getAppliedIndex, getIdentity, setIdentity } from '../storage/metadata'
 import { createMetrics, type QuorumMetrics } from '../metrics/registry'
+import { ETCD_GRPC_METHODS } from '../metrics/grpc-methods'
 import { createMetricsHttpHandler, type HealthSnapshot } from '../metrics/health'
 import { systemClock, type Clock } from '../util/clock'
 import { systemRand } from '../util/rand'
@@ -37,6 +38,8 @@ export const CLUSTER_VERSION = '3.4.0'
 
 /** etcd compat (embed/config.go grpcOverheadBytes): gRPC's receive limit is the request limit plus this. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024
+/** `\0` as key and range end: every key. */
+const ALL_KEYS = Buffer.from([0])
 
 /** etcd compat (etcdserver ErrTimeoutLeaderTransfer, mapped to DeadlineExceeded by v3rpc). */
 export class LeaderTransferTimeoutError extends Error {
@@ -95,6 +98,9 @@ export class Member {
   private readonly timers: NodeJS.Timeout[] = []
   private queuedReads: Array<{ resolve: () => void; reject: (error: Error) => void }> = []
   private readCounter = 0n
+  private gaugeRefreshes = 0
+  private readonly peerTotals = new Map<bigint, { sent: number; received: number }>()
+  private leaseMaintenanceRunning = false
   private resolveStopped!: () => void
   private stopping = false
 
@@ -120,6 +126,7 @@ export class Member {
     this.stopped = new Promise((resolve) => (this.resolveStopped = resolve))
     this.requestIds = new RequestIdGenerator(this.memberId, this.clock.now())
     this.metrics = createMetrics({ level: config.metrics, memberId: this.memberId, serverVersion: SERVER_VERSION, clusterVersion: '3.4', quotaBackendBytes: config.quotaBackendBytes })
+    this.metrics.preregisterGrpcMethods(ETCD_GRPC_METHODS)
 
     this.kv = new KvStore(db)
     this.lessor = new Lessor(this.kv, { clock: this.clock, minTtlSeconds: minLeaseTtlSeconds(config.electionMs), checkpointIntervalMs: config.leaseCheckpoint ? undefined : 0 })
@@ -475,7 +482,9 @@ export class Member {
   }
 
   private onApplied(index: number): void {
+    // NB: etcd sets the commit index; the applied index trails it by at most one Ready here.
     this.metrics.proposalsCommitted.set(index)
+    this.metrics.proposalsApplied.set(index)
     for (let i = this.readWaiters.length - 1; i >= 0; i--) {
       if (this.readWaiters[i].index <= index) {
         this.readWaiters[i].resolve()
@@ -517,23 +526,60 @@ export class Member {
     this.log('info', 'raft state changed', { leader: formatId(lead), state: StateType[state], term: this.host.currentTerm })
   }
 
-  /** The leader revokes expired leases and checkpoints remaining TTLs, through Raft (etcd's lessor loop). */
+  /**
+   * The leader revokes expired leases and checkpoints remaining TTLs, through Raft (etcd's lessor loop).
+   * etcd compat (the fix of etcd-io/etcd#15247 in 3.4.31/3.5.13): a leader that was paused may still believe
+   * it leads and revoke leases the new leader has just renewed, so leadership is confirmed with a ReadIndex
+   * round (a quorum heartbeat in the current term) before anything is proposed.
+   */
   private leaseMaintenance(): void {
-    if (!this.lessor.isPrimary() || this.stopping) return
-    for (const id of this.lessor.expiredLeases()) {
-      this.propose('lease_revoke', { ID: String(id) }).catch((error: Error) => this.log('debug', 'lease revoke failed', { lease: formatId(id), error: error.message }))
-    }
+    if (!this.lessor.isPrimary() || this.stopping || this.leaseMaintenanceRunning) return
+    const expired = this.lessor.expiredLeases()
     const checkpoints = this.lessor.dueCheckpoints()
-    if (checkpoints.length > 0) {
-      this.propose('lease_checkpoint', { checkpoints: checkpoints.map((c) => ({ ID: String(c.id), remaining_TTL: String(c.remainingTtlSeconds) })) }).catch(() => undefined)
-    }
+    if (expired.length === 0 && checkpoints.length === 0) return
+    const term = this.host.currentTerm
+    this.leaseMaintenanceRunning = true
+    this.linearizableBarrier()
+      .then(() => {
+        if (!this.isLeader || this.host.currentTerm !== term || !this.lessor.isPrimary()) return
+        for (const id of expired) {
+          this.propose('lease_revoke', { ID: String(id) }).catch((error: Error) => this.log('debug', 'lease revoke failed', { lease: formatId(id), error: error.message }))
+        }
+        if (checkpoints.length > 0) {
+          this.propose('lease_checkpoint', { checkpoints: checkpoints.map((c) => ({ ID: String(c.id), remaining_TTL: String(c.remainingTtlSeconds) })) }).catch(() => undefined)
+        }
+      })
+      .catch(() => this.log('debug', 'leadership not confirmed; lease maintenance skipped'))
+      .finally(() => {
+        this.leaseMaintenanceRunning = false
+      })
   }
 
   private refreshGauges(): void {
+    this.refreshPeerMetrics()
+    if (++this.gaugeRefreshes % 5 === 1) {
+      // etcd's keys total comes from its in-memory index; here a count-only range, so only every 5 s.
+      this.metrics.debuggingKeys.set(this.kv.range({ key: ALL_KEYS, rangeEnd: ALL_KEYS, countOnly: true, serializable: true }).count)
+    }
     this.metrics.dbTotalSize.set(this.db.sizeBytes())
     this.metrics.dbTotalSizeInUse.set(this.db.sizeInUseBytes())
     this.metrics.debuggingCurrentRevision.set(this.kv.rev())
     this.metrics.debuggingCompactRevision.set(this.kv.compactRevision())
+  }
+
+  /** Feeds the peer counters and round-trip histogram from the transport's per-peer totals (deltas). */
+  private refreshPeerMetrics(): void {
+    for (const member of this.membership.list()) {
+      if (member.id === this.memberId) continue
+      const stats = this.transport.stats(member.id)
+      if (!stats) continue
+      const label = formatId(member.id)
+      const last = this.peerTotals.get(member.id) ?? { sent: 0, received: 0 }
+      if (stats.sentBytes > last.sent) this.metrics.peerSentBytes.inc({ To: label }, stats.sentBytes - last.sent)
+      if (stats.receivedBytes > last.received) this.metrics.peerReceivedBytes.inc({ From: label }, stats.receivedBytes - last.received)
+      this.peerTotals.set(member.id, { sent: stats.sentBytes, received: stats.receivedBytes })
+      if (stats.roundTripMs !== null) this.metrics.peerRoundTrip.observe({ To: label }, stats.roundTripMs / 1000)
+    }
   }
 
   /**

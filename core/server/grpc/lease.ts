@@ -55,30 +55,41 @@ export function registerLeaseService(server: Server, member: Member): void {
         })
         return stream
       }
+      const renewOnLeader = (id: bigint) => {
+        let ttl = 0
+        try {
+          const renewed = member.lessor.renew(id)
+          ttl = renewed.ttlSeconds
+          if (renewed.clearCheckpoint) {
+            const { id: leaseId, remainingTtlSeconds } = renewed.clearCheckpoint
+            member.propose('lease_checkpoint', { checkpoints: [{ ID: String(leaseId), remaining_TTL: String(remainingTtlSeconds) }] }).catch(() => undefined)
+          }
+        } catch (error) {
+          // etcd compat: renewing an unknown (or expired) lease answers TTL 0.
+          if ((error as { code?: string }).code !== 'LEASE_NOT_FOUND') throw error
+        }
+        call.write({ header: member.header(), ID: String(id), TTL: String(ttl) })
+      }
+      const forward = (request: pb.LeaseKeepAliveRequest) => {
+        upstream ??= openUpstream()
+        upstream.write(request)
+      }
       call.on('data', (request: pb.LeaseKeepAliveRequest) => {
         const id = id64(request.ID)
-        try {
-          if (!member.isLeader) {
-            upstream ??= openUpstream()
-            upstream.write(request)
-            return
-          }
-          let ttl = 0
+        if (!member.isLeader) {
           try {
-            const renewed = member.lessor.renew(id)
-            ttl = renewed.ttlSeconds
-            if (renewed.clearCheckpoint) {
-              const { id: leaseId, remainingTtlSeconds } = renewed.clearCheckpoint
-              member.propose('lease_checkpoint', { checkpoints: [{ ID: String(leaseId), remaining_TTL: String(remainingTtlSeconds) }] }).catch(() => undefined)
-            }
+            forward(request)
           } catch (error) {
-            // etcd compat: renewing an unknown (or expired) lease answers TTL 0.
-            if ((error as { code?: string }).code !== 'LEASE_NOT_FOUND') throw error
+            call.destroy(toGrpcStatusError(error))
           }
-          call.write({ header: member.header(), ID: String(id), TTL: String(ttl) })
-        } catch (error) {
-          call.destroy(toGrpcStatusError(error))
+          return
         }
+        // etcd compat (etcd-io/etcd#15247, fixed in 3.4.31/3.5.13): a leader that was paused must not renew a
+        // lease the new leader may already have expired: confirm leadership with a ReadIndex round first.
+        member
+          .linearizableBarrier()
+          .then(() => (member.isLeader ? renewOnLeader(id) : forward(request)))
+          .catch((error: unknown) => call.destroy(toGrpcStatusError(error)))
       })
       const close = () => {
         upstream?.end()
