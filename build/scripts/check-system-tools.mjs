@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // pretest: the tests use real system tools (etcd 3.4 as the reference server, etcdctl as a black-box client,
-// Chromium for the UI, Xvfb for headed checks, Prometheus/promtool for monitoring). Install them with apt-get
+// Chromium for the UI, Xvfb for headed checks, Prometheus/promtool for monitoring, nftables + iproute2 for
+// the fault-injection suite's network partitions). Install them with apt-get
 // when running as root; otherwise print the exact command and fail.
 import { execFileSync, spawnSync } from 'node:child_process'
 
@@ -12,6 +13,8 @@ const tools = [
   { bin: 'prometheus', pkg: 'prometheus' },
   { bin: 'promtool', pkg: 'prometheus' },
   { bin: 'openssl', pkg: 'openssl' },
+  { bin: 'nft', pkg: 'nftables' },
+  { bin: 'ip', pkg: 'iproute2' },
 ]
 
 const has = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0
