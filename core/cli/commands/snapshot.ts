@@ -1,8 +1,10 @@
 import type { Command } from 'commander'
-import { choiceOption } from '../options'
+import { readFileSync } from 'node:fs'
+import { choiceOption, listOption } from '../options'
 import { openEtcdSnapshot } from '../../snapshot/etcd-snapshot'
 import { SnapshotError } from '../../snapshot/errors'
-import { STATUS_WRITE_OUTS, formatSnapshotStatus, type StatusWriteOut } from '../../snapshot/status-output'
+import { QUORUM_SNAPSHOT_FORMAT, QuorumSnapshot, isQuorumSnapshotFile } from '../../snapshot/quorum-snapshot'
+import { STATUS_WRITE_OUTS, formatSnapshotStatus, humanizeBytes, type StatusWriteOut } from '../../snapshot/status-output'
 
 /**
  * `quorum snapshot`: save, inspect and restore snapshots of Quorum and etcd clusters. Returns the `snapshot`
@@ -13,7 +15,88 @@ export function registerSnapshotCommand(program: Command): Command {
     .command('snapshot')
     .description('save, inspect and restore snapshots of Quorum and etcd clusters')
   registerSnapshotStatusCommand(snapshot)
+  registerSnapshotSaveCommand(snapshot)
   return snapshot
+}
+
+// Quorum files: etcdctl's layout (hash is the HashKV) plus the cluster and member the snapshot came from.
+function quorumStatusText(file: string, writeOut: StatusWriteOut): string {
+  const opened = QuorumSnapshot.open(file)
+  try {
+    const status = opened.status()
+    if (writeOut === 'json') return `${JSON.stringify({ ...status, format: QUORUM_SNAPSHOT_FORMAT, sha256: opened.sha256 ?? null })}\n`
+    const identity = `cluster: ${status.clusterId}, member: ${status.memberId}, compact revision: ${status.compactRevision}, live keys: ${status.liveKeys}\n`
+    return formatSnapshotStatus({ ...status, format: QUORUM_SNAPSHOT_FORMAT }, writeOut) + identity
+  } finally {
+    opened.close()
+  }
+}
+
+interface SaveFlags {
+  endpoints: string
+  cacert?: string
+  cert?: string
+  key?: string
+  user?: string
+  password?: string
+}
+
+/** `user:password` as etcdctl takes it, or a name with --password. */
+function credentials(flags: SaveFlags): { username: string; password: string } | undefined {
+  if (flags.user === undefined) return undefined
+  const colon = flags.user.indexOf(':')
+  if (colon >= 0) return { username: flags.user.slice(0, colon), password: flags.user.slice(colon + 1) }
+  return { username: flags.user, password: flags.password ?? '' }
+}
+
+function rate(bytes: number, elapsedMs: number): string {
+  return `${humanizeBytes(bytes)} in ${(elapsedMs / 1000).toFixed(1)} s (${humanizeBytes(Math.round(bytes / Math.max(elapsedMs / 1000, 0.001)))}/s)`
+}
+
+/**
+ * `quorum snapshot save FILE --endpoints URL`: streams a snapshot from one Quorum or etcd member into FILE
+ * (temp file, fsync, rename; sha256 trailer verified), with a progress line on stderr. Exit 0 on success,
+ * 1 with `Error: <reason>` otherwise; FILE is never overwritten.
+ */
+export function registerSnapshotSaveCommand(snapshot: Command): void {
+  snapshot
+    .command('save')
+    .description('save a snapshot of one member (Quorum or etcd) to a file')
+    .argument('<file>', 'target file (must not exist)')
+    .requiredOption('--endpoints <url>', 'client URL of exactly one member')
+    .option('--cacert <file>', 'CA bundle of the server certificates')
+    .option('--cert <file>', 'client certificate (mTLS)')
+    .option('--key <file>', 'private key of --cert')
+    .option('--user <name[:password]>', 'etcd user, with the password after a colon')
+    .option('--password <password>', 'password of --user when it has no colon')
+    .action(async (file: string, flags: SaveFlags) => {
+      const endpoints = listOption(flags.endpoints)
+      if (endpoints.length !== 1) {
+        process.stderr.write('Error: snapshot must be requested to one selected node, not multiple\n')
+        process.exitCode = 1
+        return
+      }
+      const { saveSnapshot } = await import('../../snapshot/save')
+      const read = (path: string | undefined) => (path === undefined ? undefined : readFileSync(path))
+      const tty = process.stderr.isTTY
+      try {
+        const saved = await saveSnapshot(file, {
+          endpoint: endpoints[0],
+          tls: flags.cacert || flags.cert ? { ca: read(flags.cacert), cert: read(flags.cert), key: read(flags.key) } : undefined,
+          auth: credentials(flags),
+          onProgress: ({ bytes, elapsedMs }) => {
+            if (tty) process.stderr.write(`\rfetching snapshot: ${rate(bytes, elapsedMs)}   `)
+          },
+        })
+        if (tty) process.stderr.write('\n')
+        process.stderr.write(`fetched ${saved.format} snapshot: ${rate(saved.sizeBytes, saved.elapsedMs)}, sha256 ${saved.sha256}\n`)
+        process.stdout.write(`Snapshot saved at ${saved.path}\n`)
+      } catch (error) {
+        if (tty) process.stderr.write('\n')
+        process.stderr.write(`Error: ${(error as Error).message}\n`)
+        process.exitCode = 1
+      }
+    })
 }
 
 /**
@@ -24,11 +107,15 @@ export function registerSnapshotCommand(program: Command): Command {
 export function registerSnapshotStatusCommand(snapshot: Command): void {
   snapshot
     .command('status')
-    .description('print hash, revision, key count, size and format of a snapshot file (etcd bbolt snapshots)')
+    .description('print hash, revision, key count, size and format of a snapshot file (Quorum or etcd)')
     .argument('<file>', 'snapshot file (`etcdctl snapshot save` output or a member/snap/db file)')
     .option('-w, --write-out <format>', `output format: ${STATUS_WRITE_OUTS.join(', ')}`, choiceOption(STATUS_WRITE_OUTS), 'simple')
     .action((file: string, options: { writeOut: StatusWriteOut }) => {
       try {
+        if (isQuorumSnapshotFile(file)) {
+          process.stdout.write(quorumStatusText(file, options.writeOut))
+          return
+        }
         const opened = openEtcdSnapshot(file)
         try {
           process.stdout.write(formatSnapshotStatus({ ...opened.status(), format: opened.format }, options.writeOut))
