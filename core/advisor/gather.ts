@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
+import { CertsError } from '../certs/errors'
 import { inspectCertificateFile } from '../certs/inspect'
 import { EtcdClient, GrpcError, type Member, type TlsOptions } from '../client'
 import { NoBackupHistory, type BackupHistory } from './backup-history'
@@ -23,6 +24,11 @@ export interface GatherOptions {
   backupHistory?: BackupHistory
   /** Deadline of each call and HTTP request. Default 5,000 ms. */
   timeoutMs?: number
+  /**
+   * When set, /metrics is read a second time this many ms later and leader changes are measured over the
+   * interval instead of estimated from the counter and the uptime.
+   */
+  sampleIntervalMs?: number
   /** The clock for ages and skew. Default: the system clock. */
   now?: () => Date
 }
@@ -64,7 +70,15 @@ function normalise(url: string): string {
 
 function readTls(options: GatherOptions['tls']): TlsOptions | undefined {
   if (!options || (!options.caFile && !options.certFile && !options.keyFile)) return undefined
-  const read = (file: string | undefined) => (file ? readFileSync(file) : undefined)
+  const read = (file: string | undefined) => {
+    if (!file) return undefined
+    try {
+      return readFileSync(file)
+    } catch (error) {
+      // The same code and text as core/certs inspectCertificateFile, so callers handle one error.
+      throw new CertsError('unreadable', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? message(error)}`)
+    }
+  }
   return { ca: read(options.caFile), cert: read(options.certFile), key: read(options.keyFile) }
 }
 
@@ -97,7 +111,7 @@ async function readMember(
   statusClient: EtcdClient | null,
   metricsUrl: string | null,
   tls: TlsOptions | undefined,
-  options: { timeoutMs: number; now: () => Date },
+  options: { timeoutMs: number; now: () => Date; sampleIntervalMs?: number },
 ): Promise<MemberEvidence> {
   const evidence: MemberEvidence = {
     id: member.id.toString(16),
@@ -111,6 +125,7 @@ async function readMember(
     metrics: null,
     metricsError: null,
     clockSkewMs: null,
+    leaderChangesSampled: null,
   }
   const statusRead = (async () => {
     if (!statusClient || member.clientUrls.length === 0) {
@@ -134,6 +149,18 @@ async function readMember(
       if (answer.dateMs !== null) evidence.clockSkewMs = answer.dateMs - (sentMs + receivedMs) / 2
     } catch (error) {
       evidence.metricsError = message(error)
+      return
+    }
+    const first = evidence.metrics.leaderChanges
+    if (!options.sampleIntervalMs || first === null) return
+    await new Promise((resolve) => setTimeout(resolve, options.sampleIntervalMs))
+    try {
+      const answer = await httpGet(metricsUrl, tls, options.timeoutMs)
+      const second = answer.status === 200 ? readMetrics(answer.body, options.now().getTime()).leaderChanges : null
+      // A counter that went down means the member restarted in between: no measurement.
+      if (second !== null && second >= first) evidence.leaderChangesSampled = { delta: second - first, intervalMs: options.sampleIntervalMs }
+    } catch {
+      // The first scrape stands; the rule falls back to the uptime estimate.
     }
   })()
   await Promise.all([statusRead, metricsRead])
@@ -168,7 +195,7 @@ async function probeClientCertRequired(endpoint: string, tls: TlsOptions | undef
  * Reads the evidence the rules grade: member list, each member's Status and /metrics (with the clock skew of
  * its Date header), alarms, auth status, whether client certificates are required, the given certificate files
  * and the backup history. Never throws for an unreachable cluster or member: each part records its error and
- * is null. Throws only for unreadable certificate files (CertsError).
+ * is null. Throws only for unreadable or invalid TLS files (CertsError `unreadable` / `not-a-certificate`).
  */
 export async function gatherEvidence(options: GatherOptions): Promise<ClusterEvidence> {
   const timeoutMs = options.timeoutMs ?? 5000
@@ -210,7 +237,7 @@ export async function gatherEvidence(options: GatherOptions): Promise<ClusterEvi
       return member.clientUrls[0] ? `${normalise(member.clientUrls[0])}/metrics` : null
     }
     const [memberEvidence, alarms, auth, certRequired] = await Promise.all([
-      Promise.all(members.map((member) => readMember(member, statusClient, metricsUrlOf(member), tls, { timeoutMs, now }))),
+      Promise.all(members.map((member) => readMember(member, statusClient, metricsUrlOf(member), tls, { timeoutMs, now, sampleIntervalMs: options.sampleIntervalMs }))),
       client.maintenance.alarms().catch(() => null),
       readAuthEnabled(client),
       probeClientCertRequired(endpoints[0], tls, timeoutMs),

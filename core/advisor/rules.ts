@@ -161,12 +161,15 @@ export const metricsReachableRule: Rule = (evidence) => {
 }
 
 /**
- * Leader changes in the last hour, estimated from `etcd_server_leader_changes_seen_total` and the uptime: a
- * member up less than an hour saw all its changes within it (minus its first election); an older one is
- * prorated. etcd-mixin etcdHighNumberOfLeaderChanges fires at 4 in 15 minutes.
+ * Leader changes in the last hour. Measured when the advisor sampled the counter twice (the increase, scaled
+ * to an hour); otherwise estimated from `etcd_server_leader_changes_seen_total` and the uptime: a member up
+ * less than an hour saw all its changes within it (minus its first election); an older one is prorated.
+ * etcd-mixin etcdHighNumberOfLeaderChanges fires at 4 in 15 minutes.
  */
 export const leaderChangesRule: Rule = (evidence) => {
   const estimates = evidence.members.flatMap((member) => {
+    const sampled = member.leaderChangesSampled
+    if (sampled && sampled.intervalMs > 0) return [(sampled.delta * HOUR_MS) / sampled.intervalMs]
     const m = member.metrics
     if (!m || m.leaderChanges === null || m.uptimeSeconds === null) return []
     const hours = m.uptimeSeconds / 3600
@@ -174,7 +177,8 @@ export const leaderChangesRule: Rule = (evidence) => {
   })
   if (estimates.length === 0) return null
   const perHour = Math.round(Math.max(...estimates) * 10) / 10
-  const numbers = { leaderChangesLastHour: perHour, membersSampled: estimates.length }
+  const measured = evidence.members.some((member) => member.leaderChangesSampled !== null)
+  const numbers = { leaderChangesLastHour: perHour, membersSampled: estimates.length, measuredOverInterval: measured }
   if (perHour >= 3) {
     return finding('leader-changes', 'warning', `About ${perHour} leader changes in the last hour: network or disk trouble`, numbers, {
       text: 'Check peer round-trip times and disk latency; raise --heartbeat-interval/--election-timeout for slow links.',

@@ -100,6 +100,11 @@ export interface MemberEvidence {
    * the request, in ms. NB: the header has 1 s resolution, so ±1000 ms is noise.
    */
   clockSkewMs: number | null
+  /**
+   * Increase of `etcd_server_leader_changes_seen_total` between two scrapes `intervalMs` apart (only when the
+   * advisor was asked to sample twice); null otherwise or when the second scrape failed.
+   */
+  leaderChangesSampled: { delta: number; intervalMs: number } | null
 }
 
 /** A certificate file the user handed us (`--cacert`, `--cert`). */

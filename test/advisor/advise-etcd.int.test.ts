@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { advise } from '../../core/advisor/advisor'
@@ -82,6 +83,15 @@ describe('advisor against real etcd 3.4', () => {
     const down = byId(await advise({ endpoints: [`http://127.0.0.1:${deadPort}`], timeoutMs: 1000 }))
     expect(down.get('reachable')).toMatchObject({ severity: 'critical', title: `Cannot read the member list from http://127.0.0.1:${deadPort}` })
     expect(down.has('member-count')).toBe(false)
+  })
+
+  it('`quorum advise` with a missing certificate file prints one line and exits 1', () => {
+    const result = spawnSync(process.execPath, ['build/bin/quorum.mjs', 'advise', '--endpoints', plain.members[0].clientUrl, '--cacert', join(temp.path, 'missing.crt')], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    })
+    expect(result.status).toBe(1)
+    expect(result.stderr.trim()).toMatch(/^quorum advise: cannot read .*missing\.crt: ENOENT$/)
   })
 
   it('RBAC turned on in etcd 3.4 is seen through the Authenticate fallback', async () => {

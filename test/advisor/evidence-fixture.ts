@@ -14,6 +14,7 @@ export function member(index: number, overrides: Partial<MemberEvidence> = {}): 
     metrics: metrics(),
     metricsError: null,
     clockSkewMs: -400,
+    leaderChangesSampled: null,
     ...overrides,
   }
 }

@@ -100,6 +100,14 @@ describe('advisor rules on synthetic evidence', () => {
     expect(withChanges(61, 10 * 3600)).toMatchObject({ severity: 'warning', evidence: { leaderChangesLastHour: 6 } })
   })
 
+  it('leader changes: two samples measure the rate and win over the uptime estimate', () => {
+    const sampled = (delta: number, intervalMs: number) =>
+      only(rules.leaderChangesRule(evidence({ members: [member(1, { metrics: metrics({ leaderChanges: 500, uptimeSeconds: 600 }), leaderChangesSampled: { delta, intervalMs } })] }), NOW))
+    expect(sampled(0, 10_000)).toMatchObject({ severity: 'ok', evidence: { leaderChangesLastHour: 0, measuredOverInterval: true } })
+    // 1 change in 10 minutes: 6 an hour.
+    expect(sampled(1, 600_000)).toMatchObject({ severity: 'warning', title: 'About 6 leader changes in the last hour: network or disk trouble', fix: { target: 'page:monitoring' } })
+  })
+
   it('p99 from buckets: linear interpolation inside the bucket holding rank 0.99·count (histogram_quantile)', () => {
     // rank 99 of 100 falls in (1 ms, 2 ms] holding observations 51..100: 1 + 1·(49/50) = 1.98 ms.
     expect(p99Ms({ bounds: [0.001, 0.002, 0.004, Infinity], counts: [50, 100, 100, 100] })).toBeCloseTo(1.98, 6)

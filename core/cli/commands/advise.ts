@@ -18,6 +18,7 @@ interface AdviseFlags {
   user?: string
   password?: string
   timeout: number
+  sample?: number
   writeOut: OutputFormat
 }
 
@@ -70,16 +71,27 @@ export function registerAdviseCommand(program: Command): void {
     .option('--user <name[:password]>', 'etcd user, with the password after a colon')
     .option('--password <password>', 'password of --user when it has no colon')
     .option('--timeout <seconds>', 'deadline of each request', seconds, 5)
+    .option('--sample <seconds>', 'read /metrics twice this far apart to measure leader changes (default: estimate from uptime)', seconds)
     .addOption(new Option('-w, --write-out <format>', `output format: ${OUTPUT_FORMATS.join(', ')}`).argParser(choiceOption(OUTPUT_FORMATS)).default('table'))
     .action(async (flags: AdviseFlags) => {
-      const { advise } = await import('../../advisor/advisor')
-      const report = await advise({
-        endpoints: flags.endpoints,
-        metricsUrls: flags.metricsUrls,
-        tls: { caFile: flags.cacert, certFile: flags.cert, keyFile: flags.key },
-        auth: credentials(flags),
-        timeoutMs: flags.timeout * 1000,
-      })
+      const [{ advise }, { CertsError }] = await Promise.all([import('../../advisor/advisor'), import('../../certs/errors')])
+      let report: AdvisorReport
+      try {
+        report = await advise({
+          endpoints: flags.endpoints,
+          metricsUrls: flags.metricsUrls,
+          tls: { caFile: flags.cacert, certFile: flags.cert, keyFile: flags.key },
+          auth: credentials(flags),
+          timeoutMs: flags.timeout * 1000,
+          sampleIntervalMs: flags.sample === undefined ? undefined : flags.sample * 1000,
+        })
+      } catch (error) {
+        // Unreadable or invalid --cacert/--cert files; anything else is a bug and propagates.
+        if (!(error instanceof CertsError)) throw error
+        console.error(`quorum advise: ${error.message}`)
+        process.exitCode = 1
+        return
+      }
       console.log(flags.writeOut === 'json' ? JSON.stringify(report, null, 2) : formatReport(report))
       const unreadable = report.evidence.memberListError !== null
       if (unreadable) console.error(`quorum advise: cannot read the member list: ${report.evidence.memberListError}`)
