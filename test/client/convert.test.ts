@@ -18,10 +18,11 @@ describe('key ranges', () => {
 
   test('rangeEndFor: single key, prefix, from-key, explicit end; only one of them', () => {
     const key = Buffer.from('k')
-    expect(rangeEndFor(key, {})).toHaveLength(0)
-    expect(rangeEndFor(key, { prefix: true }).toString()).toBe('l')
-    expect(hex(rangeEndFor(key, { fromKey: true }))).toBe('00')
-    expect(rangeEndFor(key, { rangeEnd: 'z' }).toString()).toBe('z')
+    // A single key sends no range_end at all (etcd reads an empty one as "this key and after").
+    expect(rangeEndFor(key, {})).toBeUndefined()
+    expect(rangeEndFor(key, { prefix: true })?.toString()).toBe('l')
+    expect(hex(rangeEndFor(key, { fromKey: true })!)).toBe('00')
+    expect(rangeEndFor(key, { rangeEnd: 'z' })?.toString()).toBe('z')
     expect(() => rangeEndFor(key, { prefix: true, fromKey: true })).toThrow(/only one/)
   })
 
