@@ -17,7 +17,12 @@ export function unary<Request, Response>(
   return (call: ServerUnaryCall<Request, Response>, callback: sendUnaryData<Response>): void => {
     const started = performance.now()
     member.metrics.grpcStarted(service, method, 'unary')
-    const finish = (code: number) => member.metrics.grpcHandled(service, method, 'unary', code, (performance.now() - started) / 1000)
+    member.metrics.grpcMsgReceived(service, method, 'unary')
+    const finish = (code: number) => {
+      // go-grpc-prometheus counts the response message only for an OK unary call.
+      if (code === 0) member.metrics.grpcMsgSent(service, method, 'unary')
+      member.metrics.grpcHandled(service, method, 'unary', code, (performance.now() - started) / 1000)
+    }
     Promise.resolve()
       .then(() => implementation(call.request, call))
       .then(

@@ -30,7 +30,9 @@ export function registerWatchService(server: Server, member: Member): void {
       const stream = member.watchable.newWatchStream()
       let closed = false
       const send = (response: pb.WatchResponse) => {
-        if (!closed) call.write(response)
+        if (closed) return
+        member.metrics.grpcMsgSent(SERVICE, 'Watch', 'bidi_stream')
+        call.write(response)
       }
       const toWire = (response: WatchResponse): pb.WatchResponse => ({
         header: member.header(response.revision),
@@ -57,6 +59,7 @@ export function registerWatchService(server: Server, member: Member): void {
       progressTimer.unref()
 
       call.on('data', (request: pb.WatchRequest) => {
+        member.metrics.grpcMsgReceived(SERVICE, 'Watch', 'bidi_stream')
         if (request.create_request) {
           const create = request.create_request
           let id: number
