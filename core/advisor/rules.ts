@@ -295,9 +295,13 @@ const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1, info:
 
 /** Server versions against the shipped known-issues table (versions.ts); the worst member decides. */
 export const versionRule: Rule = (evidence) => {
+  // NB: Quorum reports the etcd API level (3.4.23) as its version; only its /metrics tell it apart. A member
+  // whose /metrics failed takes the engine its peers showed.
+  const known = evidence.members.find((member) => member.metrics && member.metrics.engine !== 'unknown')?.metrics?.engine ?? 'unknown'
   const rows = evidence.members.flatMap((member) => {
     const version = member.status?.version ?? member.metrics?.serverVersion ?? null
-    return version === null ? [] : [{ version, ...versionNote(version, member.metrics?.engine ?? 'unknown') }]
+    const engine = member.metrics && member.metrics.engine !== 'unknown' ? member.metrics.engine : known
+    return version === null ? [] : [{ version, ...versionNote(version, engine) }]
   })
   if (rows.length === 0) return null
   const worst = rows.reduce((a, b) => (SEVERITY_RANK[b.severity] < SEVERITY_RANK[a.severity] ? b : a))

@@ -95,6 +95,7 @@ describe('advisor against local Quorum clusters', () => {
     const json = cli('json')
     expect(json.status).toBe(1)
     const report = JSON.parse(json.stdout) as AdvisorReport
+    expect(report.evidence.members[0].metrics?.walFsync?.bounds.at(-1)).toBe('+Inf')
     const findings = byId(report)
     expect(findings.get('member-count')).toMatchObject({
       severity: 'critical',

@@ -172,6 +172,10 @@ describe('advisor rules on synthetic evidence', () => {
     expect(versionNote('banana', 'etcd').severity).toBe('info')
     const mixed = evidence({ members: [member(1), member(2, { status: { ...member(2).status!, version: '3.5.1' } })] })
     expect(only(rules.versionRule(mixed, NOW))).toMatchObject({ severity: 'critical', evidence: { versions: '3.5.17, 3.5.1', mixed: true }, fix: { target: 'page:upgrade' } })
+    const quorum = (i: number, engine: 'quorum' | null) =>
+      member(i, { status: { ...member(i).status!, version: '3.4.23' }, metrics: engine ? metrics({ engine }) : null, metricsError: engine ? null : 'timeout' })
+    expect(only(rules.versionRule(evidence({ members: [quorum(1, 'quorum'), quorum(2, null)] }), NOW)).severity).toBe('ok')
+    expect(only(rules.versionRule(evidence({ members: [quorum(1, null)] }), NOW)).severity).toBe('warning')
   })
 
   it('certificates: expired critical, under 30 days warning', () => {

@@ -92,7 +92,9 @@ export function registerAdviseCommand(program: Command): void {
         process.exitCode = 1
         return
       }
-      console.log(flags.writeOut === 'json' ? JSON.stringify(report, null, 2) : formatReport(report))
+      // JSON has no Infinity: the +Inf histogram bound is written as Prometheus writes it.
+      const json = () => JSON.stringify(report, (_key, value: unknown) => (value === Infinity ? '+Inf' : value), 2)
+      console.log(flags.writeOut === 'json' ? json() : formatReport(report))
       const unreadable = report.evidence.memberListError !== null
       if (unreadable) console.error(`quorum advise: cannot read the member list: ${report.evidence.memberListError}`)
       process.exitCode = unreadable || report.findings.some((finding) => finding.severity === 'critical') ? 1 : 0
