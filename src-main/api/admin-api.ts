@@ -198,6 +198,8 @@ export interface MemberMetricsPoint {
   peerRttP99Ms: number | null
   dbSizeBytes: number | null
   dbSizeInUseBytes: number | null
+  /** The backend quota (`etcd_server_quota_backend_bytes`); writes stop with NOSPACE above it. */
+  quotaBackendBytes: number | null
   /** gRPC requests handled per second, and those that ended in an error code. */
   grpcRate: number | null
   grpcErrorRate: number | null
@@ -224,6 +226,72 @@ export interface MetricsHistory {
   points: MemberMetricsPoint[]
 }
 
+/** What the "new local cluster" dialog sends. `name`: a-z, 0-9 and `-`, at most 40 characters. */
+export interface LocalClusterInput {
+  name: string
+  size: 1 | 3 | 5
+  /** Client and peer TLS with client-certificate auth (a generated CA). */
+  tls: boolean
+}
+
+/** Process and Raft state of a local member: `stopped` no process, `paused` SIGSTOPped, `unreachable` up but silent. */
+export type LocalMemberState = 'leader' | 'follower' | 'learner' | 'stopped' | 'paused' | 'unreachable'
+
+/** One member process of a local cluster. */
+export interface LocalMemberInfo {
+  name: string
+  /** Hex member ID; empty until the member answered once. */
+  id: string
+  clientUrl: string
+  /** 0 when not running. */
+  pid: number
+  state: LocalMemberState
+  healthy: boolean
+}
+
+/** A local cluster the app runs under its data directory. */
+export interface LocalClusterInfo {
+  name: string
+  dir: string
+  tls: boolean
+  createdAt: number
+  /** The connection profile that shows this cluster on the overview page. */
+  connectionId: string
+  /** Name of the leading member; empty when there is none. */
+  leader: string
+  hasQuorum: boolean
+  members: LocalMemberInfo[]
+}
+
+/** What can be done to one member of a local cluster. */
+export type LocalMemberAction = 'start' | 'stop' | 'kill' | 'pause' | 'resume' | 'restart' | 'promote' | 'remove' | 'moveLeader'
+
+/** Prometheus alert states: `pending` the condition holds but not yet for the rule's `for:`; `resolved` it ended. */
+export type AlertState = 'pending' | 'firing' | 'resolved'
+
+/** One alert of one cluster (one rule of build/monitoring/quorum-rules.yml), as it was at `updatedAt`. */
+export interface AlertInfo {
+  /** Stable for one episode of one rule on one connection. */
+  id: string
+  connectionId: string
+  /** The rule's `alert:` name, e.g. `etcdMembersDown`. */
+  name: string
+  severity: string
+  state: AlertState
+  summary: string
+  /** The rule's description with `{{ $value }}` and labels filled in. */
+  description: string
+  /** The value of the expression when it last held. */
+  value: number
+  /** The rule's `for:` in ms (as scaled for this app run). */
+  forMs: number
+  /** When the condition started holding. */
+  activeSince: number
+  firedAt: number | null
+  resolvedAt: number | null
+  updatedAt: number
+}
+
 /**
  * The admin contract. Every method resolves (never rejects) with a `Result`; events return an unsubscribe
  * function. Implemented by `src-main/services/admin-service.ts`, exposed by IPC and by web mode.
@@ -243,9 +311,23 @@ export interface AdminApi {
   /** Starts sampling (idempotent) and returns the history so far; samples then arrive as events. */
   startMonitoring(connectionId: string): Promise<Result<MetricsHistory>>
   stopMonitoring(connectionId: string): Promise<Result<null>>
+  listLocalClusters(): Promise<Result<LocalClusterInfo[]>>
+  /** Starts a new local cluster (resolves once every member is healthy) and registers its connection profile. */
+  createLocalCluster(input: LocalClusterInput): Promise<Result<LocalClusterInfo>>
+  /** Stops every member, deletes the cluster's directory and its connection profile. */
+  deleteLocalCluster(name: string): Promise<Result<null>>
+  localMemberAction(cluster: string, member: string, action: LocalMemberAction): Promise<Result<LocalClusterInfo>>
+  /** Adds a member (a learner when `learner`), starts it and waits until it is healthy. */
+  addLocalMember(cluster: string, learner: boolean): Promise<Result<LocalClusterInfo>>
+  /** Active alerts first, then the history (newest first); all connections when `connectionId` is empty. */
+  listAlerts(connectionId: string): Promise<Result<AlertInfo[]>>
   onMetricsSample(listener: (event: MetricsSampleEvent) => void): Unsubscribe
   onOverviewChanged(listener: (overview: ClusterOverview) => void): Unsubscribe
   onMonitoringError(listener: (event: MonitoringErrorEvent) => void): Unsubscribe
+  /** An alert changed state (pending, firing, resolved). */
+  onAlert(listener: (alert: AlertInfo) => void): Unsubscribe
+  /** A local cluster was created, deleted or changed by an action. */
+  onLocalClustersChanged(listener: (clusters: LocalClusterInfo[]) => void): Unsubscribe
 }
 
 /** Names of the request/response methods (those returning a Promise). */
@@ -271,8 +353,20 @@ const methodFlags: Record<AdminMethod, true> = {
   getClusterOverview: true,
   startMonitoring: true,
   stopMonitoring: true,
+  listLocalClusters: true,
+  createLocalCluster: true,
+  deleteLocalCluster: true,
+  localMemberAction: true,
+  addLocalMember: true,
+  listAlerts: true,
 }
-const eventFlags: Record<AdminEvent, true> = { onMetricsSample: true, onOverviewChanged: true, onMonitoringError: true }
+const eventFlags: Record<AdminEvent, true> = {
+  onMetricsSample: true,
+  onOverviewChanged: true,
+  onMonitoringError: true,
+  onAlert: true,
+  onLocalClustersChanged: true,
+}
 
 /** Every request method of the contract; IPC handlers, preload functions and web routes come from this. */
 export const ADMIN_METHODS = Object.freeze(Object.keys(methodFlags) as AdminMethod[])

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { AdminApi, AdminMethod, ConnectionInput } from './admin-api'
+import type { AdminApi, AdminMethod, ConnectionInput, LocalClusterInput } from './admin-api'
 
 // Argument shapes of every contract method, checked at each trust boundary (IPC handlers, web mode routes)
 // before a service sees them. Limits keep a hostile renderer from sending megabytes of junk.
@@ -22,6 +22,15 @@ const connectionInput: z.ZodType<ConnectionInput> = z.strictObject({
   clientKey: pem.optional(),
 })
 
+const clusterName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/, 'a cluster name is a-z, 0-9 and -, at most 40 characters')
+const memberName = z.string().min(1).max(64)
+const localClusterInput: z.ZodType<LocalClusterInput> = z.strictObject({
+  name: clusterName,
+  size: z.union([z.literal(1), z.literal(3), z.literal(5)]),
+  tls: z.boolean(),
+})
+const memberAction = z.enum(['start', 'stop', 'kill', 'pause', 'resume', 'restart', 'promote', 'remove', 'moveLeader'])
+
 type ArgsOf<M extends AdminMethod> = Parameters<AdminApi[M]>
 
 /** One tuple schema per method; `parse` returns the typed argument list or throws a ZodError. */
@@ -36,4 +45,10 @@ export const ADMIN_ARG_SCHEMAS: { [M in AdminMethod]: z.ZodType<ArgsOf<M>> } = {
   getClusterOverview: z.tuple([id]),
   startMonitoring: z.tuple([id]),
   stopMonitoring: z.tuple([id]),
+  listLocalClusters: z.tuple([]),
+  createLocalCluster: z.tuple([localClusterInput]),
+  deleteLocalCluster: z.tuple([clusterName]),
+  localMemberAction: z.tuple([clusterName, memberName, memberAction]),
+  addLocalMember: z.tuple([clusterName, z.boolean()]),
+  listAlerts: z.tuple([z.string().max(128)]),
 }

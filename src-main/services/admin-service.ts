@@ -2,9 +2,13 @@ import { EventEmitter } from 'node:events'
 import type { Clock } from '../../core/util/clock'
 import type {
   AdminApi,
+  AlertInfo,
   AppInfo,
   ClusterOverview,
   ConnectionInput,
+  LocalClusterInfo,
+  LocalClusterInput,
+  LocalMemberAction,
   MetricsSampleEvent,
   MonitoringErrorEvent,
   Result,
@@ -17,6 +21,9 @@ import { testConnection, type ConnectionTestTimeouts } from './connection-test'
 import type { ConnectionService } from './connections'
 import type { MetricsHistory } from './metrics-history'
 import { ServiceError, toResult } from './result'
+import { AlertEvaluator } from './alerts'
+import type { LocalClusterService } from './local-clusters'
+import type { AlertRule } from '../../core/metrics/alert-rules'
 
 /** Chart points kept in memory per monitored connection (about an hour for 3 members at 2 s). */
 const HISTORY_POINTS = 6000
@@ -32,6 +39,12 @@ export interface AdminServiceDeps {
   connectionTestTimeouts?: ConnectionTestTimeouts
   /** Keeps chart points across restarts (24 h); without it history lives only in memory. */
   metricsHistory?: MetricsHistory
+  /** Local clusters under the app's data dir; without it the local-cluster methods answer `unavailable`. */
+  localClusters?: LocalClusterService
+  /** Alert rules evaluated on every sample (the shipped rules file); none when absent. */
+  alertRules?: readonly AlertRule[]
+  /** Multiplies every rule's `for:` (tests and demos shorten them; default 1). */
+  alertForScale?: number
 }
 
 /**
@@ -42,10 +55,12 @@ export class AdminService implements AdminApi {
   private readonly events = new EventEmitter()
   private readonly monitors = new Map<string, ClusterMonitor>()
   private readonly callTimeoutMs: number
+  private readonly alerts: AlertEvaluator
 
   constructor(private readonly deps: AdminServiceDeps) {
     this.callTimeoutMs = deps.callTimeoutMs ?? 3000
     this.events.setMaxListeners(100)
+    this.alerts = new AlertEvaluator({ rules: deps.alertRules ?? [], now: () => deps.clock.now(), forScale: deps.alertForScale })
   }
 
   async getAppInfo(): Promise<Result<AppInfo>> {
@@ -125,6 +140,7 @@ export class AdminService implements AdminApi {
           onSample: (points) => {
             this.deps.metricsHistory?.append(connectionId, points)
             this.events.emit('sample', { connectionId, points } satisfies MetricsSampleEvent)
+            for (const alert of this.alerts.evaluate(connectionId, points)) this.events.emit('alert', alert)
           },
         })
         this.monitors.set(connectionId, monitor)
@@ -139,6 +155,50 @@ export class AdminService implements AdminApi {
       await this.stopMonitor(connectionId)
       return null
     })
+  }
+
+  async listLocalClusters() {
+    return toResult(() => this.local().list())
+  }
+
+  async createLocalCluster(input: LocalClusterInput) {
+    return this.changingLocalClusters(() => this.local().create(input))
+  }
+
+  async deleteLocalCluster(name: string) {
+    return this.changingLocalClusters(async () => {
+      const connectionId = (await this.local().list()).find((cluster) => cluster.name === name)?.connectionId
+      if (connectionId) {
+        await this.stopMonitor(connectionId)
+        this.deps.metricsHistory?.forget(connectionId)
+      }
+      return this.local().delete(name)
+    })
+  }
+
+  async localMemberAction(cluster: string, member: string, action: LocalMemberAction) {
+    return this.changingLocalClusters(() => this.local().memberAction(cluster, member, action))
+  }
+
+  async addLocalMember(cluster: string, learner: boolean) {
+    return this.changingLocalClusters(async () => {
+      const info = await this.local().addMember(cluster, learner)
+      // The monitor's client was built with the old endpoints.
+      await this.stopMonitor(info.connectionId)
+      return info
+    })
+  }
+
+  async listAlerts(connectionId: string) {
+    return toResult(() => this.alerts.list(connectionId))
+  }
+
+  onAlert(listener: (alert: AlertInfo) => void): Unsubscribe {
+    return this.listen('alert', listener)
+  }
+
+  onLocalClustersChanged(listener: (clusters: LocalClusterInfo[]) => void): Unsubscribe {
+    return this.listen('local-clusters', listener)
   }
 
   onMetricsSample(listener: (event: MetricsSampleEvent) => void): Unsubscribe {
@@ -159,6 +219,23 @@ export class AdminService implements AdminApi {
     this.events.removeAllListeners()
   }
 
+  private local(): LocalClusterService {
+    if (!this.deps.localClusters) throw new ServiceError('unavailable', 'local clusters are not available in this app run')
+    return this.deps.localClusters
+  }
+
+  /** Runs a local-cluster change, then tells subscribers the new list (also after a failure: state may have moved). */
+  private async changingLocalClusters<T>(work: () => Promise<T>): Promise<Result<T>> {
+    try {
+      return await toResult(work)
+    } finally {
+      if (this.deps.localClusters) {
+        const clusters = await this.deps.localClusters.list().catch(() => null)
+        if (clusters) this.events.emit('local-clusters', clusters)
+      }
+    }
+  }
+
   private listen<T>(name: string, listener: (payload: T) => void): Unsubscribe {
     this.events.on(name, listener)
     return () => this.events.off(name, listener)
@@ -168,6 +245,7 @@ export class AdminService implements AdminApi {
     const monitor = this.monitors.get(connectionId)
     if (!monitor) return
     this.monitors.delete(connectionId)
+    this.alerts.forget(connectionId)
     await monitor.stop()
   }
 }

@@ -59,6 +59,7 @@ export function derivePoint(member: { id: string; name: string }, at: number, cu
     peerRttP99Ms: p99((s) => s.peerRtt) ?? ms(histogramQuantile(0.99, current.peerRtt)),
     dbSizeBytes: current.dbSizeBytes,
     dbSizeInUseBytes: current.dbSizeInUseBytes,
+    quotaBackendBytes: current.quotaBackendBytes,
     grpcRate: rate((s) => s.grpcHandled),
     grpcErrorRate: rate((s) => s.grpcErrors),
   }
@@ -82,6 +83,7 @@ function downPoint(member: { id: string; name: string }, at: number): MemberMetr
     peerRttP99Ms: null,
     dbSizeBytes: null,
     dbSizeInUseBytes: null,
+    quotaBackendBytes: null,
     grpcRate: null,
     grpcErrorRate: null,
   }

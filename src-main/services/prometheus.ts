@@ -86,6 +86,8 @@ export interface EtcdScrape {
   leaderChanges: number | null
   dbSizeBytes: number | null
   dbSizeInUseBytes: number | null
+  /** `etcd_server_quota_backend_bytes`: the backend quota (NOSPACE above it). */
+  quotaBackendBytes: number | null
   grpcHandled: number | null
   grpcErrors: number | null
   walFsync: Histogram | null
@@ -132,6 +134,7 @@ export function parseEtcdMetrics(text: string): EtcdScrape {
     leaderChanges: value('etcd_server_leader_changes_seen_total'),
     dbSizeBytes: value('etcd_mvcc_db_total_size_in_bytes') ?? value('etcd_debugging_mvcc_db_total_size_in_bytes'),
     dbSizeInUseBytes: value('etcd_mvcc_db_total_size_in_use_in_bytes'),
+    quotaBackendBytes: value('etcd_server_quota_backend_bytes'),
     grpcHandled: value('grpc_server_handled_total'),
     grpcErrors: sumSamples(samples, 'grpc_server_handled_total', (labels) => GRPC_ERROR_CODES.has(labels.grpc_code ?? '')),
     walFsync: mergedHistogram(samples, 'etcd_disk_wal_fsync_duration_seconds'),

@@ -4,6 +4,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { intOption } from '../../core/cli/options'
+import { defaultQuorumCommand } from '../../core/cluster/launcher'
 import { openAppServices } from '../services/app-services'
 import { startWebServer } from './server'
 import { version } from '../../package.json'
@@ -22,6 +23,15 @@ function findRendererDir(): string {
 interface UiOptions {
   port: number
   dataDir?: string
+  /** False with `--no-playground`. */
+  playground: boolean
+  alertForScale: number
+}
+
+function positiveNumber(text: string): number {
+  const value = Number(text)
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`not a positive number: ${text}`)
+  return value
 }
 
 /** `quorum ui`: serves the app in a browser (web mode) on 127.0.0.1 with a random token. */
@@ -31,6 +41,8 @@ export function registerUiCommand(program: Command): void {
     .description('serve the Quorum app to a browser on 127.0.0.1 (web mode), protected by a random token')
     .option('--port <port>', 'TCP port on 127.0.0.1 (0 picks a free one)', intOption(0, 65535), 0)
     .option('--data-dir <dir>', 'where the app keeps its database and secret key (default $QUORUM_DATA_DIR or ~/.config/quorum)')
+    .option('--no-playground', 'do not create the local 3-member "playground" cluster on first start')
+    .option('--alert-for-scale <factor>', "multiply the alert rules' for: durations (demos and tests, e.g. 0.01)", positiveNumber, 1)
     .action(async (options: UiOptions) => {
       const rendererDir = findRendererDir()
       if (!existsSync(join(rendererDir, 'index.html'))) {
@@ -39,7 +51,12 @@ export function registerUiCommand(program: Command): void {
         return
       }
       const dataDir = options.dataDir ?? defaultDataDir()
-      const services = openAppServices({ dataDir, mode: 'web', version })
+      const services = openAppServices({ dataDir, mode: 'web', version, quorumCommand: defaultQuorumCommand(), alertForScale: options.alertForScale })
+      if (options.playground) {
+        console.log('Starting the local "playground" cluster if it does not exist yet...')
+        const created = await services.ensurePlayground()
+        if (created && !created.ok) console.error(`quorum ui: the playground cluster did not start: ${created.error.message}`)
+      }
       const server = await startWebServer({ api: services.admin, rendererDir, port: options.port })
       console.log(`Quorum web mode (data in ${dataDir}). Open this URL in a browser on this machine:`)
       console.log(server.url)

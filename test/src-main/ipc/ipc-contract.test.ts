@@ -48,6 +48,12 @@ const VALID_ARGS: { [M in AdminMethod]: Parameters<AdminApi[M]> } = {
   getClusterOverview: ['a1'],
   startMonitoring: ['a1'],
   stopMonitoring: ['a1'],
+  listLocalClusters: [],
+  createLocalCluster: [{ name: 'playground', size: 3, tls: false }],
+  deleteLocalCluster: ['playground'],
+  localMemberAction: ['playground', 'member1', 'kill'],
+  addLocalMember: ['playground', true],
+  listAlerts: [''],
 }
 
 /** An AdminApi whose every method records its call and echoes its arguments. */
