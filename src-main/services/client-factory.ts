@@ -39,9 +39,14 @@ function etcdOptions(options: ClusterClientOptions, endpoints: string[], maxAtte
   }
 }
 
+/** A full EtcdClient for a profile (the key browser needs KV and leases, not just the ClusterClient view). */
+export function createEtcdClient(options: ClusterClientOptions): EtcdClient {
+  return new EtcdClient(etcdOptions(options, options.endpoints, Math.max(2, options.endpoints.length * 2)))
+}
+
 /** Makes ClusterClients backed by EtcdClient; used by Electron and by web mode. */
 export const defaultClientFactory: ClusterClientFactory = (options) => {
-  const main = new EtcdClient(etcdOptions(options, options.endpoints, Math.max(2, options.endpoints.length * 2)))
+  const main = createEtcdClient(options)
   const perEndpoint = new Map<string, EtcdClient>()
   const forEndpoint = (endpoint: string) => {
     let client = perEndpoint.get(endpoint)

@@ -1,0 +1,133 @@
+// Key browser DTOs (issue 12), re-exported by admin-api.ts. Keys and values are bytes: they cross the contract
+// as base64, with a display string for the UI (UTF-8 where valid, else escaped `\xNN`).
+
+/** A key as the contract carries it. */
+export interface KeyRef {
+  /** The exact key bytes, base64. */
+  key: string
+  /** For humans only; never sent back as a key. */
+  display: string
+}
+
+/** One page of the key tree or flat list. */
+export interface KeyPageRequest {
+  connectionId: string
+  /** Folder (tree) or prefix (flat) to list, base64; empty = the whole keyspace. */
+  prefix: string
+  /** Folder separator of the tree, e.g. `/`; empty string = flat mode (every key under `prefix`). */
+  separator: string
+  /** Continue from this cursor (from the previous page's `next`); absent = first page. */
+  cursor?: string
+  /** Read at this revision (from the first page) so every page sees the same store; absent = newest. */
+  revision?: number
+  /** Entries per page, 1..10000. */
+  limit: number
+}
+
+/** A key or a folder (a prefix ending at the separator) in a page. */
+export interface KeyEntry extends KeyRef {
+  kind: 'key' | 'folder'
+}
+
+/** A page of keys and folders in key order. */
+export interface KeyPage {
+  /** The revision every page of this listing reads; pass it back with `cursor`. */
+  revision: number
+  entries: KeyEntry[]
+  /** Cursor of the next page (base64), null at the end. */
+  next: string | null
+}
+
+/** How the value bytes look, for picking a viewer. */
+export type ValueFormat = 'json' | 'text' | 'binary' | 'kubernetes-protobuf'
+
+/** A key with its value and metadata at one revision. */
+export interface KeyDetails extends KeyRef {
+  /** Value bytes, base64 (cut at `maxValueBytes` when `truncated`). */
+  value: string
+  size: number
+  truncated: boolean
+  format: ValueFormat
+  createRevision: number
+  modRevision: number
+  version: number
+  /** Lease ID in hex, empty without a lease. */
+  lease: string
+  /** Seconds the lease has left, null without a lease (or when it just expired). */
+  ttl: number | null
+  /** The store revision the read saw. */
+  revision: number
+}
+
+/** The key's versions, newest first, as far back as the store has not compacted. */
+export interface KeyHistory {
+  versions: KeyDetails[]
+  /** True when the walk stopped at a compacted revision (older versions are gone). */
+  compacted: boolean
+}
+
+/** A safe save: written only if the key's mod revision still equals `expectedModRevision` (0 = create). */
+export interface SaveKeyRequest {
+  connectionId: string
+  key: string
+  value: string
+  expectedModRevision: number
+}
+
+/** Outcome of a safe save: written, or the conflict with their version and the base the edit started from. */
+export type SaveKeyResult =
+  | { saved: true; modRevision: number }
+  | { saved: false; theirs: KeyDetails | null; base: KeyDetails | null }
+
+/** Rename (move) or copy a key or every key under a prefix to a new name/prefix. */
+export interface TransferKeysRequest {
+  connectionId: string
+  /** Chosen by the caller; progress events carry it. */
+  operationId: string
+  mode: 'copy' | 'move'
+  /** Source key or prefix, base64. */
+  source: string
+  /** Target key or prefix, base64. */
+  target: string
+  /** True: every key starting with `source` goes to `target` + the rest. */
+  isPrefix: boolean
+}
+
+/** What a copy/move did. */
+export interface TransferKeysResult {
+  keys: number
+  transactions: number
+}
+
+/** Progress of a copy/move, pushed as it goes. */
+export interface KeyTransferProgress {
+  connectionId: string
+  operationId: string
+  phase: 'read' | 'copy' | 'verify' | 'delete' | 'rollback' | 'done'
+  done: number
+  total: number
+}
+
+/** What to export: a prefix, or the listed keys (base64). */
+export interface ExportKeysRequest {
+  connectionId: string
+  prefix?: string
+  keys?: string[]
+}
+
+/** Import conflict policy: `skip` existing keys, `overwrite` them, or `fail` (write nothing) when any exists. */
+export type ImportPolicy = 'skip' | 'overwrite' | 'fail'
+
+/** What an import would do (preview) or did. */
+export interface ImportKeysReport {
+  total: number
+  /** Keys that do not exist yet. */
+  created: number
+  /** Existing keys with the same value. */
+  identical: number
+  /** Existing keys with another value (overwritten or skipped by policy). */
+  conflicting: number
+  written: number
+  /** Up to 100 conflicting keys, for the preview. */
+  conflicts: KeyRef[]
+}
