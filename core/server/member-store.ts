@@ -1,5 +1,5 @@
 import { decodeConfChange } from '../raft/confchange/codec'
-import { ConfChangeType, EntryType, type ConfChange, type ConfState, type Entry, type Message, type Snapshot } from '../raft/types'
+import { ConfChangeType, EntryType, type ConfChange, type ConfState, type Entry, type HardState, type Message, type Snapshot } from '../raft/types'
 import type { KvStore } from '../mvcc/kv-store'
 import type { Lessor } from '../mvcc/lessor'
 import type { AlarmStore } from '../mvcc/quota'
@@ -49,7 +49,21 @@ const ALARM_TYPES: Record<number, AlarmType> = { 1: 'NOSPACE', 2: 'CORRUPT' }
  * The member's HostStore: the Raft log (core/storage) and the replicated state machine (MVCC, leases,
  * alarms, membership) in one SQLite database, each Ready in one transaction (see NodeHost).
  */
+/**
+ * Whether a Ready must be fsynced before its messages go out. Ported from etcd raft's MustSync (node.go,
+ * Apache-2.0): new entries, a snapshot, or a changed term or vote; a hard state whose only change is the commit
+ * index does not, because a lost commit index is relearned from the leader and applied state is replayed.
+ */
+export function mustSync(work: Pick<ReadyWork, 'entries' | 'snapshot' | 'hardState'>, previous: HardState | null): boolean {
+  if (work.entries.length > 0 || work.snapshot) return true
+  if (!work.hardState) return false
+  return previous === null || work.hardState.term !== previous.term || work.hardState.vote !== previous.vote
+}
+
 export class MemberStore implements HostStore {
+  /** The last hard state this store persisted (null until the first Ready: that one always syncs). */
+  private lastHardState: HardState | null = null
+
   constructor(private readonly options: MemberStoreOptions) {}
 
   appliedIndex(): number {
@@ -71,7 +85,8 @@ export class MemberStore implements HostStore {
       }
       const last = work.committedEntries.at(-1)
       if (last) setAppliedIndex(tx, last.index)
-    })
+    }, { sync: mustSync(work, this.lastHardState) })
+    if (work.hardState) this.lastHardState = work.hardState
     if (confChanges.length > 0) this.options.onConfChanges(confChanges)
     if (results.length > 0) this.options.onResults(results)
   }

@@ -6,7 +6,8 @@ export function prepareStatements(db: Database.Database) {
   const s = {
     entryRange: db.prepare('SELECT idx, term, type, data FROM raft_entry WHERE idx >= ? AND idx < ? ORDER BY idx'),
     entryTerm: db.prepare('SELECT term FROM raft_entry WHERE idx = ?').pluck(),
-    entryBounds: db.prepare('SELECT min(idx) AS first, max(idx) AS last FROM raft_entry'),
+    // Two subqueries: SQLite optimises a lone min() or max() to one index seek, but min() and max() together scan the table.
+    entryBounds: db.prepare('SELECT (SELECT min(idx) FROM raft_entry) AS first, (SELECT max(idx) FROM raft_entry) AS last'),
     entryInsert: db.prepare('INSERT INTO raft_entry (idx, term, type, data) VALUES (?, ?, ?, ?)'),
     entryDeleteFrom: db.prepare('DELETE FROM raft_entry WHERE idx >= ?'),
     entryDeleteBelow: db.prepare('DELETE FROM raft_entry WHERE idx < ?'),
