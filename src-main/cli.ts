@@ -6,6 +6,7 @@ import { registerSnapshotCommand } from '../core/cli/commands/snapshot'
 import { registerCertsCommand } from '../core/cli/commands/certs'
 import { registerBenchCommand } from '../core/cli/commands/bench'
 import { registerAdviseCommand } from '../core/cli/commands/advise'
+import { registerBackupCommand } from '../core/cli/commands/backup'
 import { registerUiCommand } from './web/ui-command'
 import { version } from '../package.json'
 
@@ -20,6 +21,7 @@ const program = buildProgram(version, [
   registerUiCommand,
   registerBenchCommand,
   registerAdviseCommand,
+  registerBackupCommand,
 ])
 const exitCode = await runProgram(program, process.argv.slice(2))
 if (exitCode !== 0) process.exitCode = exitCode

@@ -1,0 +1,171 @@
+import { InvalidArgumentError, type Command } from 'commander'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { EtcdClient } from '../../client'
+import { listBackups } from '../../backup/files'
+import { BackupService, HISTORY_FILE, type BackupRunResult, type BackupSchedule } from '../../backup/service'
+import { clientSnapshotSource } from '../../backup/source'
+import { BackupHistory } from '../../storage/backup-history'
+import { parseGoDuration } from '../../util/duration'
+import { systemClock } from '../../util/clock'
+import { choiceOption, intOption, listOption } from '../options'
+import { humanBytes, renderTable } from '../table'
+
+interface TargetFlags {
+  endpoints: string
+  dest: string
+  name: string
+}
+
+interface ScheduleFlags extends TargetFlags {
+  every?: number
+  cron?: string
+  keepLast: number
+  hourly: number
+  daily: number
+  weekly: number
+  drill?: boolean
+}
+
+function durationOption(value: string): number {
+  try {
+    const ms = parseGoDuration(value)
+    if (ms <= 0) throw new InvalidArgumentError('must be > 0')
+    return ms
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) throw error
+    throw new InvalidArgumentError((error as Error).message)
+  }
+}
+
+function rate(bytes: number, elapsedMs: number): string {
+  return `${humanBytes(bytes)} in ${(elapsedMs / 1000).toFixed(1)} s (${humanBytes(Math.round((bytes * 1000) / Math.max(elapsedMs, 1)))}/s)`
+}
+
+// Opens a client on the endpoints and a service writing into --dest; the caller closes both.
+function openService(flags: TargetFlags, more: { schedule?: BackupSchedule; keepLast: number; hourly?: number; daily?: number; weekly?: number; drill?: boolean }) {
+  const endpoints = listOption(flags.endpoints)
+  mkdirSync(flags.dest, { recursive: true })
+  const client = new EtcdClient({ endpoints, retry: { maxAttempts: 2 }, callTimeoutMs: 10_000 })
+  const tty = process.stderr.isTTY
+  const service = new BackupService({
+    cluster: flags.name,
+    dest: flags.dest,
+    source: clientSnapshotSource(client, endpoints),
+    clock: systemClock,
+    schedule: more.schedule,
+    retention: { keepLast: more.keepLast, hourly: more.hourly, daily: more.daily, weekly: more.weekly },
+    drill: more.drill,
+    onProgress: (bytes, elapsedMs) => {
+      if (tty) process.stderr.write(`\rfetching snapshot: ${rate(bytes, elapsedMs)}   `)
+    },
+  })
+  return { client, service, tty }
+}
+
+// One line per run on stdout (ok) or stderr (failed), plus the drill verdict and what retention removed.
+function reportRun(result: BackupRunResult, tty: boolean): void {
+  if (tty) process.stderr.write('\n')
+  const { run, metadata, drill, removed } = result
+  if (metadata === null) {
+    process.stderr.write(`${new Date(run.startedMs).toISOString()} backup FAILED: ${run.reason}\n`)
+    return
+  }
+  process.stdout.write(
+    `${metadata.startedAt} backup ok: ${metadata.file} ${rate(metadata.sizeBytes, metadata.durationMs)}, revision ${metadata.revision}, ` +
+      `${metadata.totalKey} keys, sha256 ${metadata.sha256}\n`,
+  )
+  if (drill !== null) process.stdout.write(`  restore drill: ${drill.passed ? 'pass' : `FAIL: ${drill.reason}`}\n`)
+  if (removed.length > 0) process.stdout.write(`  retention removed: ${removed.join(', ')}\n`)
+}
+
+/**
+ * `quorum backup`: backups of one cluster into a directory (`<name>-<UTC time>.db` + `.db.json` sidecar, run
+ * history in DIR/.quorum-backup-history.db). `run` takes one backup now (exit 1 when it fails), `schedule` runs
+ * in the foreground until SIGINT/SIGTERM, `list` prints the complete backups with their drill verdicts.
+ */
+export function registerBackupCommand(program: Command): void {
+  const backup = program.command('backup').description('scheduled backups with retention and restore drills')
+  const target = (command: Command) =>
+    command
+      .requiredOption('--endpoints <url>', 'client URL of the member to back up (the first one is used)')
+      .requiredOption('--dest <dir>', 'destination directory')
+      .option('--name <cluster>', 'cluster name used in file names and the history', 'cluster')
+
+  target(backup.command('run').description('take one backup now'))
+    .option('--keep-last <n>', 'retention: keep the newest N backups', intOption(1), 1_000_000)
+    .option('--drill', 'run a restore drill on the new backup')
+    .action(async (flags: TargetFlags & { keepLast: number; drill?: boolean }) => {
+      const { client, service, tty } = openService(flags, { keepLast: flags.keepLast, drill: flags.drill })
+      try {
+        const result = await service.runOnce()
+        reportRun(result, tty)
+        if (result.metadata === null || result.drill?.passed === false) process.exitCode = 1
+      } finally {
+        await service.close()
+        client.close()
+      }
+    })
+
+  target(backup.command('schedule').description('take backups on a schedule until interrupted'))
+    .option('--every <duration>', 'interval (Go duration: 30m, 1h, 24h)', durationOption)
+    .option('--cron <expr>', 'cron expression, UTC (e.g. "0 */6 * * *")')
+    .requiredOption('--keep-last <n>', 'retention: keep the newest N backups', intOption(1))
+    .option('--hourly <h>', 'also keep the newest backup of each of the last H hours', intOption(0), 0)
+    .option('--daily <d>', 'also keep the newest backup of each of the last D UTC days', intOption(0), 0)
+    .option('--weekly <w>', 'also keep the newest backup of each of the last W weeks', intOption(0), 0)
+    .option('--drill', 'run a restore drill after every backup')
+    .action(async (flags: ScheduleFlags) => {
+      if ((flags.every === undefined) === (flags.cron === undefined)) {
+        process.stderr.write('Error: give exactly one of --every and --cron\n')
+        process.exitCode = 2
+        return
+      }
+      const schedule: BackupSchedule = flags.cron !== undefined ? { cron: flags.cron } : { everyMs: flags.every! }
+      const { client, service, tty } = openService(flags, { ...flags, schedule })
+      process.stdout.write(`backing up ${flags.endpoints} into ${flags.dest}; next run ${new Date(service.nextDueMs()).toISOString()}\n`)
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve()
+        process.once('SIGINT', stop)
+        process.once('SIGTERM', stop)
+        service.start((result) => reportRun(result, tty))
+      })
+      await service.close()
+      client.close()
+      process.stdout.write('stopped\n')
+    })
+
+  backup
+    .command('list')
+    .description('list the complete backups in a directory')
+    .requiredOption('--dest <dir>', 'destination directory')
+    .option('--name <cluster>', 'only this cluster')
+    .option('-w, --write-out <format>', 'table or json', choiceOption(['table', 'json'] as const), 'table')
+    .action((flags: { dest: string; name?: string; writeOut: 'table' | 'json' }) => {
+      const history = new BackupHistory(join(flags.dest, HISTORY_FILE))
+      try {
+        const runs = history.list(flags.name)
+        const rows = listBackups(flags.dest, flags.name).map((entry) => {
+          const run = runs.findLast((record) => record.file === entry.file)
+          return { ...entry.metadata, drillResult: run?.drillResult ?? null, drillReason: run?.drillReason ?? null }
+        })
+        if (flags.writeOut === 'json') {
+          process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
+          return
+        }
+        const table = rows.map((row) => [
+          row.file,
+          row.startedAt,
+          humanBytes(row.sizeBytes),
+          String(row.revision ?? ''),
+          String(row.totalKey ?? ''),
+          row.format,
+          row.drillResult ?? '-',
+          row.sha256.slice(0, 12),
+        ])
+        process.stdout.write(`${renderTable(['FILE', 'STARTED', 'SIZE', 'REVISION', 'TOTAL KEYS', 'FORMAT', 'DRILL', 'SHA256'], table)}\n`)
+      } finally {
+        history.close()
+      }
+    })
+}
