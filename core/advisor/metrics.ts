@@ -1,10 +1,10 @@
-import { histogramQuantile, parseEtcdMetrics, parsePrometheusText, type PromSample } from '../../src-main/services/prometheus'
+import { histogramQuantile, parseEtcdMetrics, parsePrometheusText, type PromSample } from '../metrics/text-format'
 import type { Histogram, MetricsEvidence } from './types'
 
 // Reading the advisor's figures out of one /metrics page.
-// NB: the text parser and histogramQuantile live in src-main/services/prometheus.ts (pure, no imports, tested
-// there, with the etcd series picks and the `sum by (le)` of histograms); they belong in core/metrics. The npm parser parse-prometheus-text-format is not used: it merges
-// labelled histogram series (see that file's header).
+// NB: the text parser and histogramQuantile come from core/metrics/text-format.ts (pure, tested through
+// test/src-main/services/prometheus.test.ts). The npm parser parse-prometheus-text-format is not used: it
+// merges labelled histogram series (see that file's header).
 
 function firstValue(samples: PromSample[], ...names: string[]): number | null {
   for (const name of names) {

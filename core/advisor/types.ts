@@ -1,4 +1,4 @@
-import type { Histogram } from '../../src-main/services/prometheus'
+import type { Histogram } from '../metrics/text-format'
 
 // The advisor's data model: evidence gathered from a cluster (plain data, JSON-serialisable, so the app can show
 // it and tests can build it by hand) and the findings the rules derive from it.
