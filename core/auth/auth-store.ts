@@ -1,6 +1,7 @@
 import bcrypt from 'bcryptjs'
 import { assert } from '../util/assert'
 import { AuthError } from './errors'
+import { sharedPasswordChecker, type PasswordChecker } from './password-checker'
 
 // etcd's auth store (server/auth/store.go, Apache-2.0, Copyright 2016 The etcd Authors), ported: users, roles,
 // key permissions, the root rules and the auth revision. Every mutation runs inside the member's apply
@@ -91,7 +92,10 @@ export class AuthStore<Tx = unknown> {
   /** Called with a user name whose tokens must die (password changed, user deleted), and with '' on disable. */
   onInvalidateUser: (name: string) => void = () => undefined
 
-  constructor(private readonly backend: AuthBackend<Tx>) {
+  constructor(
+    private readonly backend: AuthBackend<Tx>,
+    private readonly passwords: Pick<PasswordChecker, 'compare'> = sharedPasswordChecker,
+  ) {
     this.state = AuthStore.normalize(backend.load())
   }
 
@@ -177,7 +181,7 @@ export class AuthStore<Tx = unknown> {
   }
 
   /**
-   * etcd CheckPassword: the async bcrypt comparison, off the apply path. Resolves the caller's AuthInfo or
+   * etcd CheckPassword: the bcrypt comparison, off the apply path and off the event loop (PasswordChecker). Resolves the caller's AuthInfo or
    * rejects with AUTH_NOT_ENABLED / AUTH_FAILED (the same answer for an unknown user and a wrong password).
    */
   async checkPassword(name: string, password: string): Promise<AuthInfo> {
@@ -185,7 +189,7 @@ export class AuthStore<Tx = unknown> {
     const user = this.findUser(name)
     if (!user || user.noPassword) throw new AuthError('AUTH_FAILED')
     const revision = this.state.revision
-    if (!(await bcrypt.compare(password, user.passwordHash))) throw new AuthError('AUTH_FAILED')
+    if (!(await this.passwords.compare(password, user.passwordHash))) throw new AuthError('AUTH_FAILED')
     return { username: name, revision }
   }
 

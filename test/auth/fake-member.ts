@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, type ServerUnaryCall } from '@grpc/grpc-js'
+import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js'
 import { applyAuthRequest, isAuthRequestKind, type AuthRequestBodies } from '../../core/auth/apply'
 import { AuthStore } from '../../core/auth/auth-store'
 import { MemberMetaAuthBackend } from '../../core/auth/member-meta-backend'
@@ -40,7 +40,7 @@ export class FakeMember {
       header: () => this.header(),
       propose: (kind, body, auth) => Promise.resolve(this.apply(kind, body, auth)),
     })
-    const unary = <Req, Res>(fn: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>) => (call: ServerUnaryCall<Req, Res>, callback: (error: unknown, response?: Res) => void) => {
+    const unary = <Req, Res>(fn: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>) => (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
       fn(call.request, call).then((response) => callback(null, response), (error: unknown) => callback(toGrpcStatusError(error)))
     }
     addService(this.server, 'etcdserverpb.KV', {
