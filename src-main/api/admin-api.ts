@@ -6,6 +6,10 @@
 // strings as etcdctl prints them (`8e9e05c52164694d`); byte sizes are numbers of bytes; times are ms since
 // the Unix epoch.
 
+import { KEY_EVENT_FLAGS, KEY_METHOD_FLAGS, type KeysApi } from './keys-api'
+
+export * from './keys-api'
+
 /** Error codes a call can fail with; stores map them to user text (see src-renderer/i18n). */
 export type AdminErrorCode =
   | 'invalid_argument'
@@ -296,7 +300,7 @@ export interface AlertInfo {
  * The admin contract. Every method resolves (never rejects) with a `Result`; events return an unsubscribe
  * function. Implemented by `src-main/services/admin-service.ts`, exposed by IPC and by web mode.
  */
-export interface AdminApi {
+export interface AdminApi extends KeysApi {
   getAppInfo(): Promise<Result<AppInfo>>
   listConnections(): Promise<Result<ConnectionProfile[]>>
   /** Creates (no `id`) or updates a profile; secrets are encrypted at rest. */
@@ -343,6 +347,7 @@ export type AdminEventPayload<E extends AdminEvent> = Parameters<Parameters<Admi
 
 // A Record keyed by the union forces the compiler to reject a missing or an extra name.
 const methodFlags: Record<AdminMethod, true> = {
+  ...KEY_METHOD_FLAGS,
   getAppInfo: true,
   listConnections: true,
   saveConnection: true,
@@ -361,6 +366,7 @@ const methodFlags: Record<AdminMethod, true> = {
   listAlerts: true,
 }
 const eventFlags: Record<AdminEvent, true> = {
+  ...KEY_EVENT_FLAGS,
   onMetricsSample: true,
   onOverviewChanged: true,
   onMonitoringError: true,

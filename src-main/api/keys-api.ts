@@ -1,6 +1,8 @@
 // Key browser DTOs (issue 12), re-exported by admin-api.ts. Keys and values are bytes: they cross the contract
 // as base64, with a display string for the UI (UTF-8 where valid, else escaped `\xNN`).
 
+import type { Result, Unsubscribe } from './admin-api'
+
 /** A key as the contract carries it. */
 export interface KeyRef {
   /** The exact key bytes, base64. */
@@ -131,3 +133,45 @@ export interface ImportKeysReport {
   /** Up to 100 conflicting keys, for the preview. */
   conflicts: KeyRef[]
 }
+
+/** The key browser's part of the AdminApi (which extends it). Every write refuses read-only connections. */
+export interface KeysApi {
+  /** One page of the key tree (separator given) or flat list, pinned to the first page's revision. */
+  listKeys(request: KeyPageRequest): Promise<Result<KeyPage>>
+  /** How many keys lie under a prefix (base64) at `revision` (0 = newest). */
+  countKeys(connectionId: string, prefix: string, revision: number): Promise<Result<number>>
+  /** A key with value and metadata at `revision` (0 = newest, with lease TTL); null when absent. */
+  getKey(connectionId: string, key: string, revision: number): Promise<Result<KeyDetails | null>>
+  /** The key's earlier versions while not compacted, newest first. */
+  getKeyHistory(connectionId: string, key: string): Promise<Result<KeyHistory>>
+  /** Safe save (Txn on mod_revision); a conflict is a normal result carrying theirs and base. */
+  saveKey(request: SaveKeyRequest): Promise<Result<SaveKeyResult>>
+  /** Deletes a key if unchanged since `expectedModRevision`; false when it changed meanwhile. */
+  deleteKey(connectionId: string, key: string, expectedModRevision: number): Promise<Result<boolean>>
+  /** Deletes a prefix; `confirmation` is the prefix as the user typed it, `expectedCount` the count shown. */
+  deleteKeyPrefix(connectionId: string, prefix: string, confirmation: string, expectedCount: number): Promise<Result<number>>
+  /** Copies or moves a key or prefix, all or nothing, pushing `onKeyTransferProgress` events. */
+  transferKeys(request: TransferKeysRequest): Promise<Result<TransferKeysResult>>
+  /** JSON text of a prefix or of selected keys. */
+  exportKeys(request: ExportKeysRequest): Promise<Result<string>>
+  /** Imports an export; `preview` only reports what would happen. */
+  importKeys(connectionId: string, json: string, policy: ImportPolicy, preview: boolean): Promise<Result<ImportKeysReport>>
+  onKeyTransferProgress(listener: (event: KeyTransferProgress) => void): Unsubscribe
+}
+
+/** Request methods of KeysApi, spread into the contract's method list. */
+export const KEY_METHOD_FLAGS = {
+  listKeys: true,
+  countKeys: true,
+  getKey: true,
+  getKeyHistory: true,
+  saveKey: true,
+  deleteKey: true,
+  deleteKeyPrefix: true,
+  transferKeys: true,
+  exportKeys: true,
+  importKeys: true,
+} as const satisfies Record<Exclude<keyof KeysApi, 'onKeyTransferProgress'>, true>
+
+/** Events of KeysApi, spread into the contract's event list. */
+export const KEY_EVENT_FLAGS = { onKeyTransferProgress: true } as const

@@ -24,6 +24,10 @@ import { ServiceError, toResult } from './result'
 import { AlertEvaluator } from './alerts'
 import type { LocalClusterService } from './local-clusters'
 import type { AlertRule } from '../../core/metrics/alert-rules'
+import type { EtcdClient } from '../../core/client'
+import type { ClusterClientOptions } from './cluster-client'
+import { createEtcdClient } from './client-factory'
+import { KeyService } from './key-service'
 
 /** Chart points kept in memory per monitored connection (about an hour for 3 members at 2 s). */
 const HISTORY_POINTS = 6000
@@ -45,6 +49,8 @@ export interface AdminServiceDeps {
   alertRules?: readonly AlertRule[]
   /** Multiplies every rule's `for:` (tests and demos shorten them; default 1). */
   alertForScale?: number
+  /** Opens the full client the key browser uses (default: createEtcdClient). */
+  openEtcdClient?: (options: ClusterClientOptions) => EtcdClient
 }
 
 /**
@@ -56,10 +62,12 @@ export class AdminService implements AdminApi {
   private readonly monitors = new Map<string, ClusterMonitor>()
   private readonly callTimeoutMs: number
   private readonly alerts: AlertEvaluator
+  private readonly keys: KeyService
 
   constructor(private readonly deps: AdminServiceDeps) {
     this.callTimeoutMs = deps.callTimeoutMs ?? 3000
     this.events.setMaxListeners(100)
+    this.keys = new KeyService({ connections: deps.connections, openClient: deps.openEtcdClient ?? createEtcdClient })
     this.alerts = new AlertEvaluator({ rules: deps.alertRules ?? [], now: () => deps.clock.now(), forScale: deps.alertForScale })
   }
 
@@ -213,8 +221,22 @@ export class AdminService implements AdminApi {
     return this.listen('monitoring-error', listener)
   }
 
+  // Key browser: delegated to KeyService (src-main/services/key-service.ts).
+  listKeys: KeyService['listKeys'] = (request) => this.keys.listKeys(request)
+  countKeys: KeyService['countKeys'] = (...args) => this.keys.countKeys(...args)
+  getKey: KeyService['getKey'] = (...args) => this.keys.getKey(...args)
+  getKeyHistory: KeyService['getKeyHistory'] = (...args) => this.keys.getKeyHistory(...args)
+  saveKey: KeyService['saveKey'] = (request) => this.keys.saveKey(request)
+  deleteKey: KeyService['deleteKey'] = (...args) => this.keys.deleteKey(...args)
+  deleteKeyPrefix: KeyService['deleteKeyPrefix'] = (...args) => this.keys.deleteKeyPrefix(...args)
+  transferKeys: KeyService['transferKeys'] = (request) => this.keys.transferKeys(request)
+  exportKeys: KeyService['exportKeys'] = (request) => this.keys.exportKeys(request)
+  importKeys: KeyService['importKeys'] = (...args) => this.keys.importKeys(...args)
+  onKeyTransferProgress: KeyService['onKeyTransferProgress'] = (listener) => this.keys.onKeyTransferProgress(listener)
+
   /** Stops every monitor (app quit, server close). */
   async close(): Promise<void> {
+    this.keys.close()
     await Promise.all([...this.monitors.keys()].map((id) => this.stopMonitor(id)))
     this.events.removeAllListeners()
   }

@@ -54,6 +54,16 @@ const VALID_ARGS: { [M in AdminMethod]: Parameters<AdminApi[M]> } = {
   localMemberAction: ['playground', 'member1', 'kill'],
   addLocalMember: ['playground', true],
   listAlerts: [''],
+  listKeys: [{ connectionId: 'a1', prefix: 'YS8=', separator: '/', limit: 100 }],
+  countKeys: ['a1', 'YS8=', 0],
+  getKey: ['a1', 'YQ==', 0],
+  getKeyHistory: ['a1', 'YQ=='],
+  saveKey: [{ connectionId: 'a1', key: 'YQ==', value: 'eyJ9', expectedModRevision: 3 }],
+  deleteKey: ['a1', 'YQ==', 3],
+  deleteKeyPrefix: ['a1', 'YS8=', 'a/', 10],
+  transferKeys: [{ connectionId: 'a1', operationId: 'op1', mode: 'move', source: 'YS8=', target: 'Yi8=', isPrefix: true }],
+  exportKeys: [{ connectionId: 'a1', prefix: 'YS8=' }],
+  importKeys: ['a1', '{}', 'skip', true],
 }
 
 /** An AdminApi whose every method records its call and echoes its arguments. */

@@ -16,6 +16,9 @@ import {
   TXN_BATCH_KEYS,
 } from '../../../src-main/services/keys'
 import type { KeyTransferProgress } from '../../../src-main/api/keys-api'
+import { createEtcdClient } from '../../../src-main/services/client-factory'
+import { KeyService } from '../../../src-main/services/key-service'
+import { ServiceError } from '../../../src-main/services/result'
 import { startEtcd, type EtcdCluster } from '../../support/etcd'
 import { tempDir } from '../../support/temp-dir'
 
@@ -207,6 +210,43 @@ describe.each(targets)('key services on $name', (target) => {
     await expect(deletePrefix(client, b64('del/'), 'del/', 9)).rejects.toThrow(/holds 10 keys/)
     expect(await countKeys(client, b64('del/'))).toBe(10)
     expect(await deletePrefix(client, b64('del/'), 'del/', 10)).toBe(10)
+  })
+})
+
+describe('KeyService on etcd 3.4', () => {
+  let etcd: EtcdCluster
+  let service: KeyService
+  beforeAll(async () => {
+    etcd = await startEtcd({ size: 1 })
+    service = new KeyService({
+      connections: {
+        clientOptions: () => ({ endpoints: etcd.endpoints.split(','), callTimeoutMs: 5000 }),
+        assertWritable: (id) => {
+          if (id === 'ro') throw new ServiceError('read_only', `connection ${id} is read-only`)
+        },
+      },
+      openClient: createEtcdClient,
+    })
+  })
+  afterAll(async () => {
+    service?.close()
+    await etcd?.stop()
+  })
+
+  it('a read-only connection refuses every write and still reads', async () => {
+    const key = b64('ro/k')
+    const writes = [
+      service.saveKey({ connectionId: 'ro', key, value: b64('v'), expectedModRevision: 0 }),
+      service.deleteKey('ro', key, 0),
+      service.deleteKeyPrefix('ro', b64('ro/'), 'ro/', 0),
+      service.transferKeys({ connectionId: 'ro', operationId: 'x', mode: 'copy', source: key, target: b64('ro/j'), isPrefix: false }),
+      service.importKeys('ro', '{"format":"quorum-keys","keys":[]}', 'overwrite', false),
+    ]
+    for (const result of await Promise.all(writes)) expect(result).toMatchObject({ ok: false, error: { code: 'read_only' } })
+    expect(await service.getKey('ro', key, 0)).toEqual({ ok: true, value: null })
+    expect(await service.saveKey({ connectionId: 'rw', key, value: b64('v'), expectedModRevision: 0 })).toMatchObject({ ok: true, value: { saved: true } })
+    expect(await service.countKeys('ro', b64('ro/'), 0)).toEqual({ ok: true, value: 1 })
+    expect(await service.getKey('ro', 'not base64!', 0)).toMatchObject({ ok: false, error: { code: 'invalid_argument' } })
   })
 })
 
