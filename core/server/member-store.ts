@@ -2,6 +2,7 @@ import { decodeConfChange } from '../raft/confchange/codec'
 import { ConfChangeType, EntryType, type ConfChange, type ConfState, type Entry, type HardState, type Message, type Snapshot } from '../raft/types'
 import type { KvStore } from '../mvcc/kv-store'
 import type { Lessor } from '../mvcc/lessor'
+import type { WatchableStore } from '../mvcc/watchable-store'
 import type { AlarmStore } from '../mvcc/quota'
 import { NoSpaceError } from '../mvcc/errors'
 import type { AlarmType } from '../mvcc/backend'
@@ -33,6 +34,8 @@ export interface MemberStoreOptions {
   db: MemberDb
   kv: KvStore
   lessor: Lessor
+  /** The watchers over `kv`: after a snapshot install they re-read from the replaced backend. */
+  watchable?: WatchableStore
   alarms: AlarmStore
   membership: Membership
   /** The largest txn the server accepts (--max-txn-ops), re-checked at apply. */
@@ -121,6 +124,7 @@ export class MemberStore implements HostStore {
     const { db, kv, lessor, alarms, membership } = this.options
     installStateImage(tx, snapshot.data, snapshot.metadata.index, snapshot.metadata.confState)
     kv.reload()
+    this.options.watchable?.restore()
     lessor.reload()
     alarms.reload(db.reader())
     membership.reload(db)

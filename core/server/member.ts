@@ -155,6 +155,7 @@ export class Member {
     const store = new MemberStore({
       db,
       kv: this.kv,
+      watchable: this.watchable,
       lessor: this.lessor,
       alarms: this.alarms,
       membership,
