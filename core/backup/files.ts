@@ -28,6 +28,9 @@ export interface BackupMetadata {
   /** What the snapshot file itself says (read back after saving): revision and MVCC record count. */
   revision: number | null
   totalKey: number | null
+  /** Live keys and HashKV the source member reported at `revision` right after the save; null when unknown. */
+  liveKeys: number | null
+  hashKV: number | null
   /** `etcd-bbolt` or `quorum-sqlite` (see core/snapshot). */
   format: string
   file: string

@@ -1,4 +1,5 @@
 import type { EtcdClient } from '../client'
+import { keySpaceFacts, type KeySpaceFacts } from './restore-drill'
 
 /** What the member says about itself just before a snapshot (hex ids as etcdctl prints them). */
 export interface SourceIdentity {
@@ -14,6 +15,8 @@ export interface SnapshotSource {
   describe(): Promise<SourceIdentity>
   /** The snapshot stream: database chunks, then etcd's 32-byte sha256 trailer. */
   snapshot(): AsyncIterable<Buffer>
+  /** Live keys and HashKV at `revision`, for restore drills to compare against; absent when unknown. */
+  keySpaceAt?(revision: number): Promise<KeySpaceFacts>
 }
 
 /**
@@ -33,5 +36,6 @@ export function clientSnapshotSource(client: EtcdClient, endpoints: string[], op
       }
     },
     snapshot: () => client.maintenance.snapshot({ endpoint }),
+    keySpaceAt: (revision) => keySpaceFacts(client, endpoint!, revision),
   }
 }

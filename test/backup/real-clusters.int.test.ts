@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listBackups, type BackupMetadata } from '../../core/backup/files'
 import { BackupService, HISTORY_FILE } from '../../core/backup/service'
+import { restoreDrill } from '../../core/backup/restore-drill'
 import { clientSnapshotSource } from '../../core/backup/source'
 import { EtcdClient } from '../../core/client'
 import { LocalCluster } from '../../core/cluster/launcher'
@@ -56,6 +57,8 @@ describe('backups of a real etcd 3.4 member (quorum backup CLI)', () => {
     const status = JSON.parse(etcdctl(etcd.endpoints, ['snapshot', 'status', entry!.path, '-w', 'json']).stdout) as { revision: number; totalKey: number }
     expect(entry!.metadata).toMatchObject({ format: 'etcd-bbolt', revision: status.revision, totalKey: status.totalKey, sourceRevision: 52, endpoints: [etcd.endpoints] })
     expect(entry!.metadata.memberId).toMatch(/^[0-9a-f]+$/)
+    expect(entry!.metadata.liveKeys).toBe(49)
+    expect(entry!.metadata.hashKV).toEqual(expect.any(Number)) // the restore drill matched etcd's own HashKV
   })
 
   it('backup run against a dead endpoint exits 1, records the failure with its reason, and leaves earlier backups alone', async () => {
@@ -109,18 +112,28 @@ describe('backups of a local Quorum cluster (library)', () => {
       clock: systemClock,
       retention: { keepLast: 2 },
       drill: true,
+      restoreDrill: { quorumCommand: QUORUM_COMMAND, tmpDir: dir.path },
     })
     try {
       for (let i = 0; i < 100; i++) await client.kv.put(`k${i}`, `v${i}`)
       const result = await service.runOnce()
       expect(result.run.reason).toBeNull()
       expect(result.drill).toMatchObject({ passed: true, reason: null })
-      expect(result.metadata).toMatchObject({ format: 'quorum-sqlite', cluster: 'local' })
+      expect(result.metadata).toMatchObject({ format: 'quorum-sqlite', cluster: 'local', liveKeys: 100 })
+      expect(result.metadata!.hashKV).toEqual(expect.any(Number))
+      expect(readdirSync(dir.path).filter((name) => name.startsWith('quorum-drill-'))).toEqual([])
       expect(result.metadata!.revision!).toBeGreaterThanOrEqual(result.metadata!.sourceRevision!)
       expect(result.metadata!.sourceRevision).toBeGreaterThanOrEqual(101)
       const bytes = readFileSync(join(dir.path, 'backups', result.metadata!.file))
       expect(trailerMatches(bytes)).toBe(true)
       expect(bytes.subarray(0, 16).toString('latin1')).toBe('SQLite format 3\0')
+      // The same restore, compared with a sidecar that claims a different key space, must fail and say why.
+      const wrong = { ...result.metadata!, liveKeys: 101, hashKV: (result.metadata!.hashKV! + 1) >>> 0 }
+      const outcome = await restoreDrill(join(dir.path, 'backups', result.metadata!.file), wrong, { quorumCommand: QUORUM_COMMAND, tmpDir: dir.path })
+      expect(outcome.passed).toBe(false)
+      expect(outcome.reason).toBe(
+        `restored live keys 100 != 101 at the source; restored HashKV ${result.metadata!.hashKV} != ${wrong.hashKV} at the source (revision ${result.metadata!.revision})`,
+      )
     } finally {
       await service.close()
       client.close()

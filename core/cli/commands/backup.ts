@@ -1,8 +1,10 @@
 import { InvalidArgumentError, type Command } from 'commander'
 import { mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { EtcdClient } from '../../client'
 import { listBackups } from '../../backup/files'
+import { defaultQuorumCommand } from '../../cluster/launcher'
 import { BackupService, HISTORY_FILE, type BackupRunResult, type BackupSchedule } from '../../backup/service'
 import { clientSnapshotSource } from '../../backup/source'
 import { BackupHistory } from '../../storage/backup-history'
@@ -56,6 +58,7 @@ function openService(flags: TargetFlags, more: { schedule?: BackupSchedule; keep
     schedule: more.schedule,
     retention: { keepLast: more.keepLast, hourly: more.hourly, daily: more.daily, weekly: more.weekly },
     drill: more.drill,
+    restoreDrill: more.drill === true ? { quorumCommand: defaultQuorumCommand(), tmpDir: tmpdir() } : undefined,
     onProgress: (bytes, elapsedMs) => {
       if (tty) process.stderr.write(`\rfetching snapshot: ${rate(bytes, elapsedMs)}   `)
     },
@@ -94,7 +97,7 @@ export function registerBackupCommand(program: Command): void {
 
   target(backup.command('run').description('take one backup now'))
     .option('--keep-last <n>', 'retention: keep the newest N backups', intOption(1), 1_000_000)
-    .option('--drill', 'run a restore drill on the new backup')
+    .option('--drill', 'restore the new backup into a throw-away quorum node and compare key count and HashKV')
     .action(async (flags: TargetFlags & { keepLast: number; drill?: boolean }) => {
       const { client, service, tty } = openService(flags, { keepLast: flags.keepLast, drill: flags.drill })
       try {
@@ -114,7 +117,7 @@ export function registerBackupCommand(program: Command): void {
     .option('--hourly <h>', 'also keep the newest backup of each of the last H hours', intOption(0), 0)
     .option('--daily <d>', 'also keep the newest backup of each of the last D UTC days', intOption(0), 0)
     .option('--weekly <w>', 'also keep the newest backup of each of the last W weeks', intOption(0), 0)
-    .option('--drill', 'run a restore drill after every backup')
+    .option('--drill', 'after every backup, restore it into a throw-away quorum node and compare key count and HashKV')
     .action(async (flags: ScheduleFlags) => {
       if ((flags.every === undefined) === (flags.cron === undefined)) {
         process.stderr.write('Error: give exactly one of --every and --cron\n')
