@@ -1,12 +1,26 @@
 import { createRouter, createWebHashHistory } from 'vue-router'
 import ConnectionsView from './views/ConnectionsView.vue'
 import ClusterOverviewView from './views/ClusterOverviewView.vue'
+import LocalClustersView from './views/LocalClustersView.vue'
+import { useLocalClustersStore } from './stores/local-clusters'
 
 /** Routes. Hash history, so the same build works from file:// (Electron) and over HTTP (web mode). */
 export const router = createRouter({
   history: createWebHashHistory(),
   routes: [
-    { path: '/', redirect: '/connections' },
+    {
+      // First page: the playground cluster's overview when there is one (npm start creates it), else connections.
+      // (A guard, not `redirect`: guards do not run on redirect records.)
+      path: '/',
+      component: ConnectionsView,
+      beforeEnter: async () => {
+        const local = useLocalClustersStore()
+        if (!local.loaded) await local.load()
+        const playground = local.byName.get('playground')
+        return playground?.connectionId ? { name: 'overview', params: { id: playground.connectionId } } : { name: 'connections' }
+      },
+    },
+    { path: '/local', name: 'local', component: LocalClustersView },
     { path: '/connections', name: 'connections', component: ConnectionsView },
     { path: '/clusters/:id', name: 'overview', component: ClusterOverviewView, props: true },
   ],

@@ -9,6 +9,7 @@ import type {
   LocalClusterInfo,
   LocalClusterInput,
   LocalMemberAction,
+  MetricsHistory as MetricsHistoryDto,
   MetricsSampleEvent,
   MonitoringErrorEvent,
   Result,
@@ -62,13 +63,20 @@ export class AdminService implements AdminApi {
   private readonly monitors = new Map<string, ClusterMonitor>()
   private readonly callTimeoutMs: number
   private readonly alerts: AlertEvaluator
+  /** Connections of local clusters: monitored (and alerted on) all the time, not only while shown. */
+  private readonly pinned = new Set<string>()
   private readonly keys: KeyService
 
   constructor(private readonly deps: AdminServiceDeps) {
     this.callTimeoutMs = deps.callTimeoutMs ?? 3000
     this.events.setMaxListeners(100)
     this.keys = new KeyService({ connections: deps.connections, openClient: deps.openEtcdClient ?? createEtcdClient })
-    this.alerts = new AlertEvaluator({ rules: deps.alertRules ?? [], now: () => deps.clock.now(), forScale: deps.alertForScale })
+    this.alerts = new AlertEvaluator({
+      rules: deps.alertRules ?? [],
+      now: () => deps.clock.now(),
+      forScale: deps.alertForScale,
+      jobName: (connectionId) => deps.connections.list().find((profile) => profile.id === connectionId)?.name ?? connectionId,
+    })
   }
 
   async getAppInfo(): Promise<Result<AppInfo>> {
@@ -126,47 +134,18 @@ export class AdminService implements AdminApi {
   }
 
   async startMonitoring(connectionId: string) {
-    return toResult(() => {
-      let monitor = this.monitors.get(connectionId)
-      if (!monitor) {
-        const options = this.deps.connections.clientOptions(connectionId, this.callTimeoutMs)
-        monitor = new ClusterMonitor({
-          connectionId,
-          client: this.deps.createClient(options),
-          tls: options.tls,
-          clock: this.deps.clock,
-          intervalMs: this.deps.monitorIntervalMs,
-          historyPoints: HISTORY_POINTS,
-          initialPoints: this.deps.metricsHistory?.recent(connectionId, HISTORY_POINTS),
-          onOverview: (overview) => this.events.emit('overview', overview),
-          onError: (error) =>
-            this.events.emit('monitoring-error', {
-              connectionId,
-              message: error instanceof ClusterCallError ? `cluster did not answer: ${error.message}` : error.message,
-              at: this.deps.clock.now(),
-            } satisfies MonitoringErrorEvent),
-          onSample: (points) => {
-            this.deps.metricsHistory?.append(connectionId, points)
-            this.events.emit('sample', { connectionId, points } satisfies MetricsSampleEvent)
-            for (const alert of this.alerts.evaluate(connectionId, points)) this.events.emit('alert', alert)
-          },
-        })
-        this.monitors.set(connectionId, monitor)
-        monitor.start()
-      }
-      return monitor.snapshot()
-    })
+    return toResult(() => this.ensureMonitor(connectionId))
   }
 
   async stopMonitoring(connectionId: string) {
     return toResult(async () => {
-      await this.stopMonitor(connectionId)
+      if (!this.pinned.has(connectionId)) await this.stopMonitor(connectionId)
       return null
     })
   }
 
   async listLocalClusters() {
-    return toResult(() => this.local().list())
+    return toResult(async () => this.pinLocalClusters(await this.local().list()))
   }
 
   async createLocalCluster(input: LocalClusterInput) {
@@ -177,6 +156,7 @@ export class AdminService implements AdminApi {
     return this.changingLocalClusters(async () => {
       const connectionId = (await this.local().list()).find((cluster) => cluster.name === name)?.connectionId
       if (connectionId) {
+        this.pinned.delete(connectionId)
         await this.stopMonitor(connectionId)
         this.deps.metricsHistory?.forget(connectionId)
       }
@@ -185,7 +165,12 @@ export class AdminService implements AdminApi {
   }
 
   async localMemberAction(cluster: string, member: string, action: LocalMemberAction) {
-    return this.changingLocalClusters(() => this.local().memberAction(cluster, member, action))
+    return this.changingLocalClusters(async () => {
+      const info = await this.local().memberAction(cluster, member, action)
+      // Removing a member changes the endpoints the monitor's client was built with.
+      if (action === 'remove') await this.stopMonitor(info.connectionId)
+      return info
+    })
   }
 
   async addLocalMember(cluster: string, learner: boolean) {
@@ -253,9 +238,56 @@ export class AdminService implements AdminApi {
     } finally {
       if (this.deps.localClusters) {
         const clusters = await this.deps.localClusters.list().catch(() => null)
-        if (clusters) this.events.emit('local-clusters', clusters)
+        if (clusters) this.events.emit('local-clusters', this.pinLocalClusters(clusters))
       }
     }
+  }
+
+  /** Starts sampling `connectionId` unless it already runs; returns the history so far. */
+  private ensureMonitor(connectionId: string): MetricsHistoryDto {
+    let monitor = this.monitors.get(connectionId)
+    if (!monitor) {
+      const options = this.deps.connections.clientOptions(connectionId, this.callTimeoutMs)
+      monitor = new ClusterMonitor({
+        connectionId,
+        client: this.deps.createClient(options),
+        tls: options.tls,
+        clock: this.deps.clock,
+        intervalMs: this.deps.monitorIntervalMs,
+        historyPoints: HISTORY_POINTS,
+        initialPoints: this.deps.metricsHistory?.recent(connectionId, HISTORY_POINTS),
+        onOverview: (overview) => this.events.emit('overview', overview),
+        onError: (error) =>
+          this.events.emit('monitoring-error', {
+            connectionId,
+            message: error instanceof ClusterCallError ? `cluster did not answer: ${error.message}` : error.message,
+            at: this.deps.clock.now(),
+          } satisfies MonitoringErrorEvent),
+        onSample: (points) => {
+          this.deps.metricsHistory?.append(connectionId, points)
+          this.events.emit('sample', { connectionId, points } satisfies MetricsSampleEvent)
+          for (const alert of this.alerts.evaluate(connectionId, points)) this.events.emit('alert', alert)
+        },
+      })
+      this.monitors.set(connectionId, monitor)
+      monitor.start()
+    }
+    return monitor.snapshot()
+  }
+
+  /** Keeps a monitor running for every local cluster's connection (alerts without the overview open). */
+  private pinLocalClusters(clusters: LocalClusterInfo[]): LocalClusterInfo[] {
+    for (const cluster of clusters) {
+      if (!cluster.connectionId) continue
+      this.pinned.add(cluster.connectionId)
+      try {
+        this.ensureMonitor(cluster.connectionId)
+      } catch {
+        // The profile was deleted by hand: the cluster shows without monitoring.
+        this.pinned.delete(cluster.connectionId)
+      }
+    }
+    return clusters
   }
 
   private listen<T>(name: string, listener: (payload: T) => void): Unsubscribe {
@@ -267,7 +299,7 @@ export class AdminService implements AdminApi {
     const monitor = this.monitors.get(connectionId)
     if (!monitor) return
     this.monitors.delete(connectionId)
-    this.alerts.forget(connectionId)
+    for (const alert of this.alerts.forget(connectionId)) this.events.emit('alert', alert)
     await monitor.stop()
   }
 }

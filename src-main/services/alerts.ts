@@ -105,6 +105,8 @@ export interface AlertEvaluatorOptions {
   forScale?: number
   /** Resolved alerts kept in the history. */
   historySize?: number
+  /** The `job` label of a connection in descriptions (its profile name); default the connection ID. */
+  jobName?: (connectionId: string) => string
 }
 
 /** Fills `{{ $value }}` and `{{ $labels.x }}` of an annotation. */
@@ -158,7 +160,7 @@ export class AlertEvaluator {
         continue
       }
       const forMs = compiled.rule.forSeconds * 1000 * this.forScale
-      const labels = { job: connectionId, instance: 'any', ...compiled.rule.labels }
+      const labels = { job: this.options.jobName?.(connectionId) ?? connectionId, instance: 'any', ...compiled.rule.labels }
       const base: AlertInfo = current ?? {
         id: `${id}/${++this.sequence}`,
         connectionId,
@@ -189,10 +191,22 @@ export class AlertEvaluator {
     return changed
   }
 
-  /** Forgets a connection's rounds and active alerts (monitoring stopped: their state is unknown now). */
-  forget(connectionId: string): void {
+  /**
+   * Forgets a connection's rounds (monitoring stopped). Its active alerts end as `resolved` (no longer
+   * evaluated) and go to the history; returns them so subscribers hear of it.
+   */
+  forget(connectionId: string): AlertInfo[] {
     this.ticks.delete(connectionId)
-    for (const [id, alert] of this.active) if (alert.connectionId === connectionId) this.active.delete(id)
+    const now = this.options.now()
+    const ended: AlertInfo[] = []
+    for (const [id, alert] of this.active) {
+      if (alert.connectionId !== connectionId) continue
+      this.active.delete(id)
+      const resolved = { ...alert, state: 'resolved' as const, resolvedAt: now, updatedAt: now }
+      this.history.push(resolved)
+      ended.push(resolved)
+    }
+    return ended
   }
 
   /** Active alerts (firing first), then resolved ones newest first; one connection or all (`''`). */

@@ -81,4 +81,11 @@ describe('alert evaluation of the shipped rules', () => {
     advance(6000)
     expect(tick(down)[0]).toMatchObject({ state: 'firing' })
   })
+
+  it('an alert of a connection that stops being monitored ends as resolved in the history', () => {
+    const { tick, evaluator } = setup()
+    tick((name, at) => point(name, at, { up: name !== 'm2' }))
+    expect(evaluator.forget('c1')).toMatchObject([{ name: 'etcdMembersDown', state: 'resolved' }])
+    expect(evaluator.list('c1').map((alert) => alert.state)).toEqual(['resolved'])
+  })
 })
