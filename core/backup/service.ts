@@ -225,10 +225,11 @@ export class BackupService {
   }
 
   /**
-   * Runs on the schedule with real timers until stop(). `onRun` sees every result (failures included).
+   * Runs on the schedule with real timers until stop(). `onRun` sees every result (failures included);
+   * `onError` gets an unexpected error (a bug or a broken history file), after which the loop has stopped.
    * Timers re-check at least every `maxSleepMs` so a clock jump is noticed.
    */
-  start(onRun: (result: BackupRunResult) => void = () => undefined, maxSleepMs = 60_000): void {
+  start(onRun: (result: BackupRunResult) => void, onError: (error: unknown) => void, maxSleepMs = 60_000): void {
     assert(this.stopped, 'backup service already started')
     this.stopped = false
     const loop = (): void => {
@@ -236,15 +237,14 @@ export class BackupService {
       const delay = Math.max(0, Math.min(maxSleepMs, this.nextDueMs() - this.options.clock.now()))
       this.timer = setTimeout(() => {
         this.timer = null
-        void this.runIfDue().then(
+        this.runIfDue().then(
           (result) => {
             if (result !== null) onRun(result)
             loop()
           },
           (error: unknown) => {
-            // runOnce records expected failures itself; anything else is a bug: stop the loop and report it.
             this.stopped = true
-            throw error
+            onError(error)
           },
         )
       }, delay)

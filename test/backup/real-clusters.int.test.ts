@@ -1,7 +1,7 @@
 // Backups from real servers: a real etcd 3.4 member through the `quorum backup` CLI (bundled build) and a local
 // single-member Quorum cluster through the library. The saved files keep etcd's sha256 trailer, agree with
 // `etcdctl snapshot status`, pass the restore drill, and a dead endpoint is recorded as a failed run.
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -138,5 +138,43 @@ describe('backups of a local Quorum cluster (library)', () => {
       await service.close()
       client.close()
     }
+  })
+})
+
+describe('quorum backup schedule (foreground, real etcd 3.4)', () => {
+  const dir = tempDir('quorum-backup-schedule-cli-')
+  let etcd: EtcdCluster
+
+  beforeAll(async () => {
+    etcd = await startEtcd({ size: 1 })
+  }, 60_000)
+
+  afterAll(async () => {
+    await etcd?.stop()
+    dir.remove()
+  })
+
+  it('takes a backup every second until SIGINT, exits 0 and keeps only --keep-last 2', async () => {
+    const child = spawn(process.execPath, ['build/bin/quorum.mjs', 'backup', 'schedule', '--endpoints', etcd.endpoints, '--dest', dir.path,
+      '--name', 'sched', '--every', '1s', '--keep-last', '2'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    try {
+      const deadline = Date.now() + 30_000
+      while ((stdout.match(/backup ok/g) ?? []).length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100))
+      child.kill('SIGINT')
+      expect(await exited).toBe(0)
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL')
+    }
+    expect(stderr).toBe('')
+    const runs = (stdout.match(/backup ok/g) ?? []).length
+    expect(runs).toBeGreaterThanOrEqual(3)
+    expect(stdout).toMatch(/retention removed: sched-/)
+    expect(stdout.endsWith('stopped\n')).toBe(true)
+    expect(listBackups(dir.path, 'sched')).toHaveLength(2)
   })
 })

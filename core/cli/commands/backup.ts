@@ -131,7 +131,14 @@ export function registerBackupCommand(program: Command): void {
         const stop = () => resolve()
         process.once('SIGINT', stop)
         process.once('SIGTERM', stop)
-        service.start((result) => reportRun(result, tty))
+        service.start(
+          (result) => reportRun(result, tty),
+          (error) => {
+            process.stderr.write(`Error: ${(error as Error).message}\n`)
+            process.exitCode = 1
+            resolve()
+          },
+        )
       })
       await service.close()
       client.close()
