@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { choiceOption, listOption } from '../options'
 import { openEtcdSnapshot } from '../../snapshot/etcd-snapshot'
 import { SnapshotError } from '../../snapshot/errors'
@@ -167,7 +167,9 @@ export function registerSnapshotStatusCommand(snapshot: Command): void {
     .option('-w, --write-out <format>', `output format: ${STATUS_WRITE_OUTS.join(', ')}`, choiceOption(STATUS_WRITE_OUTS), 'simple')
     .action((file: string, options: { writeOut: StatusWriteOut }) => {
       try {
-        if (isQuorumSnapshotFile(file)) {
+        // etcd compat: a missing file is reported from stat(2), as etcdctl does ("stat FILE: no such file...").
+        const isFile = statSync(file).isFile()
+        if (isFile && isQuorumSnapshotFile(file)) {
           process.stdout.write(quorumStatusText(file, options.writeOut))
           return
         }
