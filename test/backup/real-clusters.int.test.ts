@@ -3,7 +3,7 @@
 // `etcdctl snapshot status`, pass the restore drill, and a dead endpoint is recorded as a failed run.
 import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listBackups, type BackupMetadata } from '../../core/backup/files'
@@ -77,6 +77,26 @@ describe('backups of a real etcd 3.4 member (quorum backup CLI)', () => {
     } finally {
       history.close()
     }
+  })
+
+  it('backup drill restores the newest backup (pass), and on a flipped byte fails with exit 1 and says why', () => {
+    const ok = quorum(['backup', 'drill', '--dest', dir.path, '--name', 'etcd34'])
+    expect(ok.stderr).toBe('')
+    expect(ok.stdout).toMatch(/^restore drill of etcd34-.*\.db: pass \(revision 52, 49 live keys\)\n$/)
+    const [entry] = listBackups(dir.path, 'etcd34')
+    const original = readFileSync(entry!.path)
+    const damaged = Buffer.from(original)
+    damaged[4096 + 100] = damaged[4096 + 100]! ^ 0x10
+    writeFileSync(entry!.path, damaged)
+    try {
+      const bad = quorum(['backup', 'drill', '--dest', dir.path, '--name', 'etcd34'])
+      expect(bad.status).toBe(1)
+      expect(bad.stderr).toMatch(/^restore drill of etcd34-.*\.db: FAIL: file sha256 [0-9a-f]{64} != [0-9a-f]{64} recorded at backup time\n$/)
+    } finally {
+      writeFileSync(entry!.path, original)
+    }
+    const again = quorum(['backup', 'drill', '--dest', dir.path, '--name', 'etcd34'])
+    expect(again.status).toBe(0)
   })
 
   it('backup list -w json shows the complete backups with their drill verdicts', () => {

@@ -6,6 +6,7 @@ import { EtcdClient } from '../../client'
 import { listBackups } from '../../backup/files'
 import { defaultQuorumCommand } from '../../cluster/launcher'
 import { BackupService, HISTORY_FILE, type BackupRunResult, type BackupSchedule } from '../../backup/service'
+import { restoreDrill } from '../../backup/restore-drill'
 import { clientSnapshotSource } from '../../backup/source'
 import { BackupHistory } from '../../storage/backup-history'
 import { parseGoDuration } from '../../util/duration'
@@ -85,7 +86,8 @@ function reportRun(result: BackupRunResult, tty: boolean): void {
 /**
  * `quorum backup`: backups of one cluster into a directory (`<name>-<UTC time>.db` + `.db.json` sidecar, run
  * history in DIR/.quorum-backup-history.db). `run` takes one backup now (exit 1 when it fails), `schedule` runs
- * in the foreground until SIGINT/SIGTERM, `list` prints the complete backups with their drill verdicts.
+ * in the foreground until SIGINT/SIGTERM, `drill` restores the newest backup into a throw-away member (exit 1
+ * when it fails), `list` prints the complete backups with their drill verdicts.
  */
 export function registerBackupCommand(program: Command): void {
   const backup = program.command('backup').description('scheduled backups with retention and restore drills')
@@ -143,6 +145,34 @@ export function registerBackupCommand(program: Command): void {
       await service.close()
       client.close()
       process.stdout.write('stopped\n')
+    })
+
+  backup
+    .command('drill')
+    .description('restore the newest backup into a throw-away quorum node and check it against its sidecar')
+    .requiredOption('--dest <dir>', 'destination directory')
+    .option('--name <cluster>', 'cluster name', 'cluster')
+    .action(async (flags: { dest: string; name: string }) => {
+      const entry = listBackups(flags.dest, flags.name).at(-1)
+      if (entry === undefined) {
+        process.stderr.write(`Error: no complete backup of ${flags.name} in ${flags.dest}\n`)
+        process.exitCode = 1
+        return
+      }
+      const outcome = await restoreDrill(entry.path, entry.metadata, { quorumCommand: defaultQuorumCommand(), tmpDir: tmpdir() })
+      const history = new BackupHistory(join(flags.dest, HISTORY_FILE))
+      try {
+        const run = history.list(flags.name).findLast((record) => record.file === entry.file)
+        if (run !== undefined) history.recordDrill(run.id, outcome.passed ? 'pass' : 'fail', outcome.reason)
+      } finally {
+        history.close()
+      }
+      if (outcome.passed) {
+        process.stdout.write(`restore drill of ${entry.file}: pass (revision ${outcome.facts?.revision}, ${entry.metadata.liveKeys ?? '?'} live keys)\n`)
+      } else {
+        process.stderr.write(`restore drill of ${entry.file}: FAIL: ${outcome.reason}\n`)
+        process.exitCode = 1
+      }
     })
 
   backup
