@@ -2,6 +2,7 @@ import { createRouter, createWebHashHistory } from 'vue-router'
 import ConnectionsView from './views/ConnectionsView.vue'
 import ClusterOverviewView from './views/ClusterOverviewView.vue'
 import LocalClustersView from './views/LocalClustersView.vue'
+import KeysView from './views/KeysView.vue'
 import { useLocalClustersStore } from './stores/local-clusters'
 
 /** Routes. Hash history, so the same build works from file:// (Electron) and over HTTP (web mode). */
@@ -23,5 +24,6 @@ export const router = createRouter({
     { path: '/local', name: 'local', component: LocalClustersView },
     { path: '/connections', name: 'connections', component: ConnectionsView },
     { path: '/clusters/:id', name: 'overview', component: ClusterOverviewView, props: true },
+    { path: '/clusters/:id/keys', name: 'keys', component: KeysView, props: true },
   ],
 })

@@ -1,5 +1,8 @@
 // English UI strings: the one catalogue every visible string comes from. Placeholders are `{name}`.
+import { keysEn } from './keys'
+
 export const en = {
+  ...keysEn,
   'app.name': 'Quorum',
   'app.tagline': 'etcd cluster admin',
   'nav.connections': 'Connections',
