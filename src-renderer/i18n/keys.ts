@@ -20,6 +20,7 @@ export const keysEn = {
   'keys.binary': 'Binary value shown as base64; edits are taken as base64.',
   'keys.saved': 'Saved at revision {revision}.',
   'keys.history': 'History',
+  'keys.diff': 'Diff',
   'keys.historyCompacted': 'Older versions were compacted.',
   'keys.conflict.title': 'Someone else changed this key',
   'keys.conflict.body': 'Your edit started from revision {base}; the key is now at revision {theirs}.',

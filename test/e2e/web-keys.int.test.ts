@@ -86,6 +86,11 @@ describe('Keys page in web mode (Chromium, real etcd 3.4)', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'keys-02-conflict.png') })
     await page.getByTestId('conflict-overwrite').click()
     await expect.poll(() => etcdctl(etcd.endpoints, ['get', 'app/config', '--print-value-only']).stdout.trim()).toBe('{"replicas": 3}')
+    // History lists the versions; the diff of the two newest shows the removed and the added line.
+    await expect.poll(() => page.getByTestId('keys-history').innerText()).toContain('{"replicas":5}')
+    await expect.poll(() => page.getByTestId('keys-diff').locator('.removed').innerText()).toBe('{"replicas":5}')
+    expect(await page.getByTestId('keys-diff').locator('.added').innerText()).toBe('{"replicas": 3}')
+    await page.screenshot({ path: join(ARTIFACTS, 'keys-02b-history-diff.png') })
 
     // Delete a prefix: the dialog shows the count and wants the prefix typed.
     await page.getByTestId('keys-prefix').locator('input').fill('app/svc1/')
