@@ -25,7 +25,7 @@ const binary = electronBinary()
 describe('Electron app smoke test', () => {
   // Skipped when no Electron binary is installed (its download is blocked here); see the file comment.
   it.skipIf(binary === null)('opens a sandboxed window on the connections page with window.admin and no Node', async () => {
-    const app = await electron.launch({ executablePath: binary!, args: [join(ROOT, 'out', 'main', 'index.js')], env: { ...process.env, ELECTRON_ENABLE_LOGGING: '1' } })
+    const app = await electron.launch({ executablePath: binary!, args: [join(ROOT, 'out', 'main', 'index.js'), '--no-playground'], env: { ...process.env, ELECTRON_ENABLE_LOGGING: '1' } })
     try {
       const window = await app.firstWindow()
       await window.getByText('Connections').first().waitFor()

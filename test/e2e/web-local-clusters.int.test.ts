@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
@@ -6,38 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LocalCluster } from '../../core/cluster/launcher'
 import { etcdctl } from '../support/etcd'
 import { tempDir } from '../support/temp-dir'
+import { ROOT, startUi, stopUi, type RunningUi } from './web-ui'
 
 // End to end in web mode on local clusters: `quorum ui --no-playground --alert-for-scale 0.01` (so a rule's
 // `for: 10m` lasts 6 s), headless Debian Chromium creates a 3-member Quorum cluster from the UI, kills its
 // leader from the UI, sees the leader change and the members-down alert fire, restarts the member and sees
 // the alert resolve. Screenshots go to test-artifacts/e2e/; any browser console error fails the test.
 
-const ROOT = join(import.meta.dirname, '..', '..')
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'e2e')
-const CLI = join(ROOT, 'build', 'bin', 'quorum.mjs')
-
-function startUi(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const args = [CLI, 'ui', '--port', '0', '--data-dir', dataDir, '--no-playground', '--alert-for-scale', '0.01']
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    const timer = setTimeout(() => reject(new Error(`quorum ui printed no URL: ${output}`)), 20_000)
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      const url = /http:\/\/127\.0\.0\.1:\d+\/\?token=\S+/.exec(output)?.[0]
-      if (url) {
-        clearTimeout(timer)
-        resolve({ child, url })
-      }
-    }
-    child.stdout?.on('data', onData)
-    child.stderr?.on('data', onData)
-    child.once('exit', (code) => reject(new Error(`quorum ui exited with ${code}: ${output}`)))
-  })
-}
 
 describe('web mode end to end: local clusters and alerts (Chromium, real Quorum members)', () => {
-  let ui: { child: ChildProcess; url: string }
+  let ui: RunningUi
   let browser: Browser
   let page: Page
   let data: ReturnType<typeof tempDir>
@@ -57,7 +35,7 @@ describe('web mode end to end: local clusters and alerts (Chromium, real Quorum 
     mkdirSync(ARTIFACTS, { recursive: true })
     data = tempDir('quorum-e2e-local-')
     ;[ui, browser] = await Promise.all([
-      startUi(join(data.path, 'app')),
+      startUi(join(data.path, 'app'), ['--no-playground', '--alert-for-scale', '0.01']),
       chromium.launch({
         executablePath: '/usr/bin/chromium',
         headless: true,
@@ -74,11 +52,7 @@ describe('web mode end to end: local clusters and alerts (Chromium, real Quorum 
   afterAll(async () => {
     if (writer) clearInterval(writer)
     await browser?.close()
-    if (ui?.child.exitCode === null) {
-      const exited = new Promise((resolve) => ui.child.once('exit', resolve))
-      ui.child.kill('SIGTERM')
-      await exited
-    }
+    await stopUi(ui)
     // Members are detached processes: stop whatever the UI left running.
     const dir = join(data.path, 'app', 'clusters', 'demo')
     if (existsSync(join(dir, 'cluster.json'))) await LocalCluster.open(dir).down()
@@ -144,5 +118,25 @@ describe('web mode end to end: local clusters and alerts (Chromium, real Quorum 
     await shot('15-overview-alert-resolved', 1560)
 
     expect(consoleErrors).toEqual([])
+    if (writer) clearInterval(writer)
+    writer = null
   }, 140_000)
+
+  it('on first start creates the 3-member playground and opens its overview', async () => {
+    const dataDir = join(data.path, 'first-start')
+    const first = await startUi(dataDir, [], 60_000)
+    try {
+      await page.goto(first.url)
+      await expect.poll(() => page.url(), { timeout: 10_000 }).toMatch(/#\/clusters\/[\w-]+$/)
+      await expect.poll(() => page.getByTestId('member-row').count(), { timeout: 20_000 }).toBe(3)
+      expect(await page.getByTestId('nav-cluster').allInnerTexts()).toEqual(['local: playground'])
+      await shot('16-playground-overview')
+    } finally {
+      // Leave the page first: a server going away under it would log connection errors.
+      await page.goto('about:blank')
+      await stopUi(first)
+    }
+    await LocalCluster.open(join(dataDir, 'clusters', 'playground')).down()
+    expect(consoleErrors).toEqual([])
+  }, 120_000)
 })

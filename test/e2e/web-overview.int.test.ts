@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
@@ -6,38 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { etcdctl, startEtcd, type EtcdCluster } from '../support/etcd'
 import { freePort } from '../support/ports'
 import { tempDir } from '../support/temp-dir'
+import { ROOT, startUi, stopUi, type RunningUi } from './web-ui'
 
 // End to end in web mode: the built `quorum ui` serves the built renderer; headless Debian Chromium drives
 // it against a real etcd 3.4 three-member cluster. Screenshots go to test-artifacts/e2e/ (gitignored); any
 // browser console error fails the test.
 
-const ROOT = join(import.meta.dirname, '..', '..')
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'e2e')
-const CLI = join(ROOT, 'build', 'bin', 'quorum.mjs')
-
-/** Starts `quorum ui` and resolves with the URL it prints. */
-function startUi(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'ui', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    const timer = setTimeout(() => reject(new Error(`quorum ui printed no URL: ${output}`)), 20_000)
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      const url = /http:\/\/127\.0\.0\.1:\d+\/\?token=\S+/.exec(output)?.[0]
-      if (url) {
-        clearTimeout(timer)
-        resolve({ child, url })
-      }
-    }
-    child.stdout?.on('data', onData)
-    child.stderr?.on('data', onData)
-    child.once('exit', (code) => reject(new Error(`quorum ui exited with ${code}: ${output}`)))
-  })
-}
 
 describe('web mode end to end (Chromium, real etcd 3.4)', () => {
   let cluster: EtcdCluster
-  let ui: { child: ChildProcess; url: string }
+  let ui: RunningUi
   let browser: Browser
   let page: Page
   let data: ReturnType<typeof tempDir>
@@ -59,7 +37,7 @@ describe('web mode end to end (Chromium, real etcd 3.4)', () => {
     data = tempDir('quorum-e2e-')
     ;[cluster, ui, browser] = await Promise.all([
       startEtcd({ size: 3 }),
-      startUi(join(data.path, 'app')),
+      startUi(join(data.path, 'app'), ['--no-playground']),
       chromium.launch({
         executablePath: '/usr/bin/chromium',
         headless: true,
@@ -79,11 +57,7 @@ describe('web mode end to end (Chromium, real etcd 3.4)', () => {
   afterAll(async () => {
     if (writer) clearInterval(writer)
     await browser?.close()
-    if (ui?.child.exitCode === null) {
-      const exited = new Promise((resolve) => ui.child.once('exit', resolve))
-      ui.child.kill('SIGTERM')
-      await exited
-    }
+    await stopUi(ui)
     await cluster?.stop()
     data?.remove()
   })

@@ -1,0 +1,42 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
+
+/** The repository root and the built `quorum` CLI the e2e tests run. */
+export const ROOT = join(import.meta.dirname, '..', '..')
+export const CLI = join(ROOT, 'build', 'bin', 'quorum.mjs')
+
+/** A running `quorum ui` (web mode) and the URL it printed. */
+export interface RunningUi {
+  child: ChildProcess
+  url: string
+  /** Everything it printed so far. */
+  output: () => string
+}
+
+/** Starts `quorum ui --port 0 --data-dir DIR ...extraArgs` and resolves with the URL it prints. */
+export function startUi(dataDir: string, extraArgs: string[] = [], timeoutMs = 20_000): Promise<RunningUi> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'ui', '--port', '0', '--data-dir', dataDir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    const timer = setTimeout(() => reject(new Error(`quorum ui printed no URL: ${output}`)), timeoutMs)
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString()
+      const url = /http:\/\/127\.0\.0\.1:\d+\/\?token=\S+/.exec(output)?.[0]
+      if (url) {
+        clearTimeout(timer)
+        resolve({ child, url, output: () => output })
+      }
+    }
+    child.stdout?.on('data', onData)
+    child.stderr?.on('data', onData)
+    child.once('exit', (code) => reject(new Error(`quorum ui exited with ${code}: ${output}`)))
+  })
+}
+
+/** Stops a `quorum ui` with SIGTERM and waits for it to exit. */
+export async function stopUi(ui: RunningUi | undefined): Promise<void> {
+  if (!ui || ui.child.exitCode !== null) return
+  const exited = new Promise((resolve) => ui.child.once('exit', resolve))
+  ui.child.kill('SIGTERM')
+  await exited
+}
