@@ -1,6 +1,7 @@
 import protobuf from 'protobufjs'
 import { parseProtoRoot } from '../proto'
 import type * as pb from '../proto/types'
+import type { AuthRequestBodies } from '../auth/apply'
 
 // What a member proposes through Raft: one InternalRaftRequest per normal log entry, encoded with protobuf
 // (the request bodies are etcd's own messages, so every field survives byte-exact). Modelled on etcd's
@@ -69,8 +70,8 @@ export interface MemberAttributes {
   client_urls: string[]
 }
 
-/** The request kinds that go through Raft, each with etcd's request message. */
-export interface InternalRequestBodies {
+/** The request kinds that go through Raft, each with etcd's request message (auth kinds from core/auth). */
+export interface InternalRequestBodies extends AuthRequestBodies {
   put: pb.PutRequest
   delete_range: pb.DeleteRangeRequest
   txn: pb.TxnRequest
@@ -80,23 +81,6 @@ export interface InternalRequestBodies {
   alarm: pb.AlarmRequest
   lease_checkpoint: pb.LeaseCheckpointRequest
   member_attributes: MemberAttributes
-  auth_enable: pb.AuthEnableRequest
-  auth_disable: pb.AuthDisableRequest
-  auth_status: pb.AuthStatusRequest
-  authenticate: pb.AuthenticateRequest
-  auth_user_add: pb.AuthUserAddRequest
-  auth_user_delete: pb.AuthUserDeleteRequest
-  auth_user_get: pb.AuthUserGetRequest
-  auth_user_change_password: pb.AuthUserChangePasswordRequest
-  auth_user_grant_role: pb.AuthUserGrantRoleRequest
-  auth_user_revoke_role: pb.AuthUserRevokeRoleRequest
-  auth_user_list: pb.AuthUserListRequest
-  auth_role_list: pb.AuthRoleListRequest
-  auth_role_add: pb.AuthRoleAddRequest
-  auth_role_delete: pb.AuthRoleDeleteRequest
-  auth_role_get: pb.AuthRoleGetRequest
-  auth_role_grant_permission: pb.AuthRoleGrantPermissionRequest
-  auth_role_revoke_permission: pb.AuthRoleRevokePermissionRequest
 }
 
 /** The kind of a proposed request. */
