@@ -48,11 +48,13 @@ describe('local Quorum cluster operations', () => {
   it('adds a learner, promotes it once caught up, and lists it as a voter', async () => {
     for (let i = 0; i < 20; i++) put(`before-learner/${i}`, String(i))
     const learner = await addMember(cluster, { learner: true })
-    const listed = JSON.parse(etcdctl(cluster.endpoints(), ['member', 'list', '-w', 'json']).stdout) as { members: Array<{ name: string; isLearner?: boolean }> }
-    expect(listed.members.find((m) => m.name === learner.name)?.isLearner).toBe(true)
+    // Match by peer URL: the name shows only once the new member has published its attributes through Raft.
+    const memberList = () => (JSON.parse(etcdctl(cluster.endpoints(), ['member', 'list', '-w', 'json']).stdout) as { members: Array<{ peerURLs: string[]; isLearner?: boolean }> }).members
+    expect(memberList().find((m) => m.peerURLs.includes(learner.peerURL))?.isLearner).toBe(true)
     await promoteMember(cluster, learner.name)
-    const promoted = JSON.parse(etcdctl(cluster.endpoints(), ['member', 'list', '-w', 'json']).stdout) as { members: Array<{ name: string; isLearner?: boolean }> }
-    expect(promoted.members.find((m) => m.name === learner.name)?.isLearner ?? false).toBe(false)
+    const promoted = memberList().find((m) => m.peerURLs.includes(learner.peerURL))
+    expect(promoted).toBeDefined()
+    expect(promoted?.isLearner ?? false).toBe(false)
     expect(etcdctl(learner.clientURL, ['get', 'before-learner/19', '--print-value-only', '--consistency', 's']).stdout.trim()).toBe('19')
   }, 90_000)
 
