@@ -2,6 +2,7 @@ import bcrypt from 'bcryptjs'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { AuthStore, PermissionType, ROOT, type AuthBackend, type AuthState } from '../../core/auth/auth-store'
 import { decodeAuthState, encodeAuthState } from '../../core/auth/member-meta-backend'
+import { codeOf } from '../support/error-code'
 
 /** A backend that keeps the last saved state as JSON text, counting saves, as the member_meta row would. */
 class JsonBackend implements AuthBackend<'tx'> {
@@ -21,15 +22,6 @@ const tx = 'tx' as const
 const b = (s: string) => Buffer.from(s)
 // bcrypt cost 4 keeps the unit tests fast; the cost is a parameter of hashPassword, not of the store.
 const hash = (password: string) => bcrypt.hashSync(password, 4)
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (error) {
-    return (error as { code?: string }).code
-  }
-  return undefined
-}
 
 async function asyncCodeOf(promise: Promise<unknown>): Promise<string | undefined> {
   try {

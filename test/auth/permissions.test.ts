@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import { AuthStore, PermissionType, ROOT, type AuthBackend, type AuthInfo, type AuthState, type KeyPermission } from '../../core/auth/auth-store'
 import { checkApply, checkProposal, checkRequest, isRangeCovered, proposalAuthHeader, type CheckedRequest } from '../../core/auth/permissions'
 import type * as pb from '../../core/proto/types'
+import { codeOf } from '../support/error-code'
 
 const b = (s: string) => Buffer.from(s)
 const perm = (type: PermissionType, key: string, rangeEnd = ''): KeyPermission => ({ type, key: b(key), rangeEnd: b(rangeEnd) })
@@ -14,15 +15,6 @@ class MemoryBackend implements AuthBackend<null> {
   save(_tx: null, state: AuthState) {
     this.state = structuredClone(state)
   }
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (error) {
-    return (error as { code?: string }).code
-  }
-  return undefined
 }
 
 describe('isRangeCovered (etcd range_perm_cache)', () => {

@@ -5,6 +5,7 @@ import { KvStore } from '../../core/mvcc/kv-store'
 import { MemoryBackend } from '../../core/mvcc/memory-backend'
 import { checkTxnRequest } from '../../core/mvcc/txn-check'
 import type { KeyValue, RequestOp } from '../../core/mvcc/types'
+import { codeOf } from '../support/error-code'
 
 const b = (s: string) => Buffer.from(s, 'latin1')
 
@@ -19,15 +20,6 @@ function setup() {
     del: (key: string, rangeEnd?: string) => kv.deleteRange(tx, { key: b(key), rangeEnd: rangeEnd === undefined ? undefined : b(rangeEnd), prevKv: true }),
     keys: (kvs: KeyValue[]) => kvs.map((x) => x.key.toString('latin1')),
   }
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (error) {
-    return (error as { code?: string }).code
-  }
-  return undefined
 }
 
 describe('revisions', () => {

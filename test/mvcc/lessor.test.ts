@@ -6,6 +6,7 @@ import { LeaseIdGenerator, Lessor, MAX_LEASE_TTL_SECONDS, minLeaseTtlSeconds } f
 import { MemoryBackend } from '../../core/mvcc/memory-backend'
 import { WatchableStore } from '../../core/mvcc/watchable-store'
 import { FakeClock } from '../../core/util/clock'
+import { codeOf } from '../support/error-code'
 
 const b = (s: string) => Buffer.from(s)
 
@@ -13,15 +14,6 @@ function member(clock = new FakeClock(), backend = new MemoryBackend()) {
   const kv = new KvStore(backend)
   const lessor = new Lessor(kv, { clock, minTtlSeconds: 2, checkpointIntervalMs: 5 * 60_000 })
   return { clock, backend, kv, lessor, tx: backend.writer() }
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (error) {
-    return (error as { code?: string }).code
-  }
-  return undefined
 }
 
 describe('lease grant', () => {

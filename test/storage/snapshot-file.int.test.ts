@@ -9,15 +9,7 @@ import { MemberDb } from '../../core/storage/member-db'
 import { installSnapshotFile, snapshotToFile } from '../../core/storage/snapshot-file'
 import { FakeClock } from '../../core/util/clock'
 import { tempDir } from '../support/temp-dir'
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn()
-  } catch (error) {
-    return (error as { code?: string }).code
-  }
-  return undefined
-}
+import { codeOf } from '../support/error-code'
 
 describe('snapshot files', () => {
   const cleanups: (() => void)[] = []
