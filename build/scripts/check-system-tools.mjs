@@ -4,6 +4,7 @@
 // the fault-injection suite's network partitions). Install them with apt-get
 // when running as root; otherwise print the exact command and fail.
 import { execFileSync, spawnSync } from 'node:child_process'
+import { nativeModuleLoads } from './native-abi.mjs'
 
 const tools = [
   { bin: 'etcd', pkg: 'etcd-server' },
@@ -16,6 +17,16 @@ const tools = [
   { bin: 'nft', pkg: 'nftables' },
   { bin: 'ip', pkg: 'iproute2' },
 ]
+
+// After `npm start` ran the Electron app, better-sqlite3 is built for Electron's ABI: rebuild it for this Node.
+const native = nativeModuleLoads()
+if (!native.ok && native.abiMismatch) {
+  console.error('pretest: better-sqlite3 is built for another runtime (Electron); rebuilding it for this Node (about 2 minutes)')
+  execFileSync('npm', ['rebuild', 'better-sqlite3'], { stdio: 'inherit' })
+} else if (!native.ok) {
+  console.error(`pretest: better-sqlite3 does not load: ${native.message}`)
+  process.exit(1)
+}
 
 const has = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0
 const missing = [...new Set(tools.filter((tool) => !has(tool.bin)).map((tool) => tool.pkg))]
