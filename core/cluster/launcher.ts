@@ -5,6 +5,7 @@ import { get as httpsGet } from 'node:https'
 import { initCertificates } from '../certs/init'
 import { join, resolve } from 'node:path'
 import { freePorts } from './ports'
+import { stopClusterPrometheus } from './prometheus'
 import { isAlive, isPaused, signal, waitForExit } from './process'
 import { readManifest, writeManifest, type ClusterEngine, type ClusterManifest, type ManifestMember, type ManifestTls } from './manifest'
 
@@ -339,8 +340,12 @@ export class LocalCluster {
     )
   }
 
-  /** Stops every member (gracefully, in parallel); with `remove`, deletes the cluster directory. */
+  /** Stops the cluster's Prometheus (if any), then every member (gracefully, in parallel); with `remove`, deletes the cluster directory. */
   async down(options: { remove?: boolean } = {}): Promise<void> {
+    if (this.manifest.prometheus) {
+      await stopClusterPrometheus(this.manifest.prometheus)
+      this.save()
+    }
     await Promise.all(this.manifest.members.filter((m) => isAlive(m.pid)).map((m) => this.stop(m.name)))
     if (options.remove) rmSync(this.dir, { recursive: true, force: true })
   }

@@ -32,6 +32,18 @@ export interface ManifestTls {
   clientKeyFile: string
 }
 
+/** The Prometheus that `quorum cluster up --prometheus` started for the cluster (it outlives the CLI). */
+export interface ManifestPrometheus {
+  /** Base URL of its web UI and HTTP API, e.g. http://127.0.0.1:9090. */
+  url: string
+  /** Process id while running, 0 once stopped. */
+  pid: number
+  /** Its working directory (config, rules, targets file, TSDB), inside the cluster dir. */
+  dir: string
+  logFile: string
+  scrapeIntervalSeconds: number
+}
+
 /** The file `quorum cluster up` writes to DIR: everything needed to operate the cluster later. */
 export interface ClusterManifest {
   version: 1
@@ -43,6 +55,8 @@ export interface ClusterManifest {
   snapshotCount: number
   tls: ManifestTls | null
   members: ManifestMember[]
+  /** Absent (older manifests) or null when the cluster runs without its own Prometheus. */
+  prometheus?: ManifestPrometheus | null
 }
 
 /** Thrown when DIR holds no readable manifest. */

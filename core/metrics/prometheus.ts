@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { stringify as stringifyYaml } from 'yaml'
 import { assert } from '../util/assert'
@@ -27,6 +27,13 @@ export interface PrometheusOptions {
   binary?: string
   /** How long to wait for `/-/ready`; default 30 s. */
   readyTimeoutMs?: number
+  /**
+   * Outlive the caller (`quorum cluster up` exits while Prometheus keeps scraping): own process group, output
+   * appended to `logFile`, not waited for. Stop it later by its `pid` (SIGTERM). Default false.
+   */
+  detached?: boolean
+  /** Where a detached Prometheus writes its log (default `dir`/prometheus.log). */
+  logFile?: string
 }
 
 /** Prometheus did not start or did not become ready. */
@@ -39,9 +46,11 @@ export class PrometheusStartError extends Error {
 export interface PrometheusProcess {
   /** Base URL of its web UI and HTTP API. */
   url: string
+  /** Process id (what `quorum cluster down` signals for a detached Prometheus). */
+  pid: number
   /** Replaces the scraped members (file service discovery; Prometheus notices within a second, no restart). */
   setTargets(targets: string[]): void
-  /** SIGTERM and wait for exit; the TSDB stays in `dir`. */
+  /** SIGTERM and wait for exit; the TSDB stays in `dir`. Only for a Prometheus this process did not detach. */
   stop(): Promise<void>
 }
 
@@ -94,16 +103,23 @@ export function writePrometheusFiles(options: PrometheusOptions): string {
  */
 export async function launchPrometheus(options: PrometheusOptions): Promise<PrometheusProcess> {
   const configPath = writePrometheusFiles(options)
-  const child: ChildProcess = spawn(
-    options.binary ?? 'prometheus',
-    [
-      `--config.file=${configPath}`,
-      `--storage.tsdb.path=${join(options.dir, 'data')}`,
-      `--web.listen-address=${options.listenAddress}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  )
+  const args = [
+    `--config.file=${configPath}`,
+    `--storage.tsdb.path=${join(options.dir, 'data')}`,
+    `--web.listen-address=${options.listenAddress}`,
+    '--log.level=warn',
+  ]
+  const logFile = options.logFile ?? join(options.dir, 'prometheus.log')
+  const logFd = options.detached ? openSync(logFile, 'a', 0o600) : null
+  let child: ChildProcess
+  try {
+    child = spawn(options.binary ?? 'prometheus', args, {
+      detached: options.detached ?? false,
+      stdio: logFd === null ? ['ignore', 'ignore', 'pipe'] : ['ignore', logFd, logFd],
+    })
+  } finally {
+    if (logFd !== null) closeSync(logFd)
+  }
   let log = ''
   child.stderr?.on('data', (chunk: Buffer) => {
     log = (log + chunk.toString()).slice(-4000)
@@ -125,15 +141,24 @@ export async function launchPrometheus(options: PrometheusOptions): Promise<Prom
     if (spawnError !== null || child.exitCode !== null || Date.now() > deadline) {
       await stop()
       const reason = spawnError === null ? `exit code ${child.exitCode}` : String(spawnError)
-      throw new PrometheusStartError(`prometheus at ${url} not ready (${reason}): ${log.trim()}`)
+      const detail = logFd === null ? log.trim() : `see ${logFile}`
+      throw new PrometheusStartError(`prometheus at ${url} not ready (${reason}): ${detail}`)
     }
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
+  if (options.detached) child.unref()
+  assert(child.pid !== undefined, 'a ready prometheus has a pid')
   return {
     url,
-    setTargets: (targets) => writeAtomically(join(options.dir, TARGETS_FILE), targetsJson(targets, options.clusterName)),
+    pid: child.pid,
+    setTargets: (targets) => writePrometheusTargets(options.dir, targets, options.clusterName),
     stop,
   }
+}
+
+/** Rewrites the scraped members of a Prometheus set up in `dir` (file service discovery; no restart). */
+export function writePrometheusTargets(dir: string, targets: string[], clusterName?: string): void {
+  writeAtomically(join(dir, TARGETS_FILE), targetsJson(targets, clusterName))
 }
 
 async function isReady(url: string): Promise<boolean> {

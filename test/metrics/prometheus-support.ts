@@ -53,21 +53,29 @@ export async function startPrometheus(targets: string[], rulesYaml: string): Pro
     dir.remove()
     throw error
   })
-  const api = async <T>(path: string): Promise<T> => {
-    const response = await fetch(`${launched.url}${path}`)
-    const body = (await response.json()) as { status: string; data: T; error?: string }
-    if (body.status !== 'success') throw new Error(`prometheus ${path}: ${body.error}`)
-    return body.data
-  }
   return {
     ...launched,
     stop: async () => {
       await launched.stop()
       dir.remove()
     },
-    alerts: async () => (await api<{ alerts: PrometheusAlert[] }>('/api/v1/alerts')).alerts,
+    ...prometheusApi(launched.url),
+  }
+}
+
+/** Queries of the HTTP API of the Prometheus at `url` that the tests use. */
+export function prometheusApi(url: string): Pick<RunningPrometheus, 'alerts' | 'query'> & { get<T>(path: string): Promise<T> } {
+  const get = async <T>(path: string): Promise<T> => {
+    const response = await fetch(`${url}${path}`)
+    const body = (await response.json()) as { status: string; data: T; error?: string }
+    if (body.status !== 'success') throw new Error(`prometheus ${path}: ${body.error}`)
+    return body.data
+  }
+  return {
+    get,
+    alerts: async () => (await get<{ alerts: PrometheusAlert[] }>('/api/v1/alerts')).alerts,
     query: async (promql) => {
-      const data = await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(
+      const data = await get<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(
         `/api/v1/query?query=${encodeURIComponent(promql)}`,
       )
       return new Map(data.result.map(({ metric, value }) => [metric.instance ?? '', Number(value[1])]))

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { LocalCluster } from '../../core/cluster/launcher'
 import { prometheusConfig, writePrometheusFiles } from '../../core/metrics/prometheus'
 import { shippedAlertRules } from '../../core/metrics/shipped-rules'
 import { tempDir } from '../support/temp-dir'
@@ -61,4 +62,30 @@ describe('shipped monitoring files pass promtool 2.42', () => {
     // Every etcd naming quirk is really there (the test would not notice a renamed family otherwise).
     for (const name of ETCD_NAMES_FLAGGED_BY_LINT) expect(lint.flaggedNames.has(name), name).toBe(true)
   })
+
+  it('promtool check metrics: a live Quorum member with --metrics extensive, on its client URL and --listen-metrics-urls', async () => {
+    const dir = tempDir('quorum-promtool-member-')
+    const cluster = await LocalCluster.up({
+      dir: join(dir.path, 'c'),
+      size: 1,
+      extraArgs: ['--metrics', 'extensive'],
+      quorumCommand: { command: process.execPath, args: ['build/bin/quorum.mjs', 'node'] },
+      healthTimeoutMs: 60_000,
+    })
+    try {
+      const [member] = cluster.activeMembers()
+      await fetch(`${member.clientURL}/health`) // a linearizable read: one served Range for the histograms
+      const accepted = new Set([...ETCD_NAMES_FLAGGED_BY_LINT, ...LAZY_ETCD_NAMES_FLAGGED_BY_LINT, ...PROM_CLIENT_NAMES_FLAGGED_BY_LINT])
+      for (const url of [member.clientURL, member.metricsURL]) {
+        const text = await (await fetch(`${url}/metrics`)).text()
+        expect(text, url).toContain('# TYPE grpc_server_handling_seconds histogram') // extensive only
+        const lint = promtoolCheckMetrics(text)
+        expect(lint.status, lint.problems.join('\n')).not.toBe(1) // 1 = parse error
+        expect(lint.problems.filter((line) => !accepted.has(line.split(' ')[0])), url).toEqual([])
+      }
+    } finally {
+      await cluster.down()
+      dir.remove()
+    }
+  }, 90_000)
 })

@@ -1,6 +1,8 @@
 import { Option, type Command } from 'commander'
 import { ClusterOperationError, LocalCluster } from '../../cluster/launcher'
-import { ManifestError } from '../../cluster/manifest'
+import { ManifestError, type ManifestPrometheus } from '../../cluster/manifest'
+import { isPrometheusRunning, refreshPrometheusTargets, startClusterPrometheus } from '../../cluster/prometheus'
+import { PrometheusStartError } from '../../metrics/prometheus'
 import { clusterStatus, type ClusterStatus } from '../../cluster/status'
 import { addMember, clusterClient, moveLeader, promoteMember, removeMember } from '../../cluster/membership-ops'
 import { formatId } from '../../server/ids'
@@ -12,7 +14,7 @@ async function guarded(action: () => Promise<void>): Promise<void> {
   try {
     await action()
   } catch (error) {
-    if (error instanceof ClusterOperationError || error instanceof ManifestError) {
+    if (error instanceof ClusterOperationError || error instanceof ManifestError || error instanceof PrometheusStartError) {
       console.error(`quorum cluster: ${error.message}`)
       process.exitCode = 1
       return
@@ -36,9 +38,16 @@ async function recordMemberIds(cluster: LocalCluster): Promise<void> {
   }
 }
 
-function printStatus(status: ClusterStatus, format: 'table' | 'json'): void {
+/** The cluster's own Prometheus as `status` reports it (null: started without --prometheus). */
+function prometheusStatus(prometheus: ManifestPrometheus | null | undefined): { url: string; pid: number; running: boolean } | null {
+  if (!prometheus) return null
+  const running = isPrometheusRunning(prometheus)
+  return { url: prometheus.url, pid: running ? prometheus.pid : 0, running }
+}
+
+function printStatus(status: ClusterStatus, prometheus: ReturnType<typeof prometheusStatus>, format: 'table' | 'json'): void {
   if (format === 'json') {
-    console.log(JSON.stringify(status, null, 2))
+    console.log(JSON.stringify({ ...status, prometheus }, null, 2))
     return
   }
   const rows = status.members.map((m) => [
@@ -61,6 +70,7 @@ function printStatus(status: ClusterStatus, format: 'table' | 'json'): void {
       ? `QUORUM LOST: ${status.availableVoters} of ${status.voters} voters up, ${status.quorumSize} needed; writes fail until ${missing} more return`
       : `NO LEADER: ${status.availableVoters} of ${status.voters} voters up; an election should finish within an election timeout`
   console.log(verdict)
+  if (prometheus) console.log(`prometheus: ${prometheus.url} (${prometheus.running ? `running, pid ${prometheus.pid}` : 'STOPPED'})`)
 }
 
 /** `quorum cluster`: launch and operate local multi-member clusters. */
@@ -79,8 +89,9 @@ export function registerClusterCommand(program: Command): void {
     .option('--election-timeout <ms>', 'election timeout of every member', intOption(5, 50_000), 1000)
     .option('--snapshot-count <n>', 'applied entries between snapshots', intOption(1), 100000)
     .option('--tls', 'client and peer TLS with client-certificate auth (CA and root client certificate under DIR/certs)', false)
+    .option('--prometheus', 'also start a real Prometheus (Debian `prometheus`) scraping every member each second with the shipped alert rules', false)
     .option('--json', 'print the members as JSON', false)
-    .action((options: { dir: string; size: number; basePort: number; engine: 'quorum' | 'etcd'; heartbeatInterval: number; electionTimeout: number; snapshotCount: number; tls: boolean; json: boolean }) =>
+    .action((options: { dir: string; size: number; basePort: number; engine: 'quorum' | 'etcd'; heartbeatInterval: number; electionTimeout: number; snapshotCount: number; tls: boolean; prometheus: boolean; json: boolean }) =>
       guarded(async () => {
         if (options.size % 2 === 0) {
           console.error(
@@ -99,9 +110,11 @@ export function registerClusterCommand(program: Command): void {
           onProgress: options.json ? undefined : (line) => console.error(line),
         })
         await recordMemberIds(started)
+        const prometheus = options.prometheus ? await startClusterPrometheus(started) : null
         const members = started.activeMembers().map(({ name, id, clientURL, peerURL, metricsURL, pid, dataDir }) => ({ name, id, clientURL, peerURL, metricsURL, pid, dataDir }))
-        if (options.json) console.log(JSON.stringify({ members }))
+        if (options.json) console.log(JSON.stringify(prometheus ? { members, prometheus: { url: prometheus.url, pid: prometheus.pid } } : { members }))
         else console.log(`cluster of ${members.length} up; endpoints: ${started.endpoints()}`)
+        if (prometheus && !options.json) console.log(`prometheus: ${prometheus.url} (scraping every ${prometheus.scrapeIntervalSeconds}s with the shipped rules; alerts at ${prometheus.url}/alerts)`)
         if (started.manifest.tls && !options.json) {
           const { caFile, clientCertFile, clientKeyFile } = started.manifest.tls
           console.log(`etcdctl --endpoints ${started.endpoints()} --cacert ${caFile} --cert ${clientCertFile} --key ${clientKeyFile} member list`)
@@ -116,15 +129,16 @@ export function registerClusterCommand(program: Command): void {
     .option('-w, --write-out <format>', 'output format', choiceOption(['table', 'json'] as const), 'table')
     .action((options: { dir: string; writeOut: 'table' | 'json' }) =>
       guarded(async () => {
-        const status = await clusterStatus(LocalCluster.open(options.dir))
-        printStatus(status, options.writeOut)
+        const opened = LocalCluster.open(options.dir)
+        const status = await clusterStatus(opened)
+        printStatus(status, prometheusStatus(opened.manifest.prometheus), options.writeOut)
         if (!status.hasQuorum) process.exitCode = 1
       }),
     )
 
   cluster
     .command('down')
-    .description('stop every member gracefully')
+    .description("stop every member gracefully (and the cluster's Prometheus)")
     .addOption(dirOption())
     .option('--remove', 'also delete the cluster directory (data and logs)', false)
     .action((options: { dir: string; remove: boolean }) => guarded(() => LocalCluster.open(options.dir).down({ remove: options.remove })))
@@ -136,7 +150,9 @@ export function registerClusterCommand(program: Command): void {
     .option('--learner', 'add as a non-voting learner (promote it once caught up)', false)
     .action((options: { dir: string; learner: boolean }) =>
       guarded(async () => {
-        const member = await addMember(LocalCluster.open(options.dir), { learner: options.learner, onProgress: (line) => console.error(line) })
+        const opened = LocalCluster.open(options.dir)
+        const member = await addMember(opened, { learner: options.learner, onProgress: (line) => console.error(line) })
+        refreshPrometheusTargets(opened)
         console.log(`member ${member.name} (${member.id}) added${options.learner ? ' as a learner' : ''} and healthy at ${member.clientURL}`)
       }),
     )
@@ -152,7 +168,9 @@ export function registerClusterCommand(program: Command): void {
       .addOption(dirOption())
       .action((member: string, options: { dir: string }) =>
         guarded(async () => {
-          await run(LocalCluster.open(options.dir), member)
+          const opened = LocalCluster.open(options.dir)
+          await run(opened, member)
+          refreshPrometheusTargets(opened)
           console.log(`member ${member} ${done}`)
         }),
       )
