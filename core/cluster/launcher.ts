@@ -5,6 +5,7 @@ import { get as httpsGet } from 'node:https'
 import { initCertificates } from '../certs/init'
 import { join, resolve } from 'node:path'
 import { freePorts } from './ports'
+import { ensureLinkProxyProcess, linkProxyEnv, planLinkProxies, readLinkProxyConfig, stopLinkProxyProcess, writeLinkProxyConfig } from './link-proxy'
 import { stopClusterPrometheus } from './prometheus'
 import { isAlive, isPaused, signal, waitForExit } from './process'
 import { readManifest, writeManifest, type ClusterEngine, type ClusterManifest, type ManifestMember, type ManifestTls } from './manifest'
@@ -44,6 +45,8 @@ export interface UpOptions {
   healthTimeoutMs?: number
   /** Client and peer TLS with client-certificate auth (certificates under DIR/certs, CA + root client cert). */
   tls?: boolean
+  /** Route peer traffic through per-link proxies for network drills (core/cluster/link-proxy.ts; quorum engine). */
+  linkProxies?: boolean
 }
 
 /** Health of one member as seen from outside. */
@@ -160,6 +163,11 @@ export class LocalCluster {
     writeManifest(dir, manifest)
     const cluster = new LocalCluster(dir, manifest, options.quorumCommand)
     try {
+      if (options.linkProxies) {
+        if (manifest.engine !== 'quorum') throw new ClusterOperationError('network drills (link proxies) need the quorum engine')
+        writeLinkProxyConfig(dir, await planLinkProxies(members))
+        await cluster.ensureLinkProxies()
+      }
       for (const member of members) cluster.spawnMember(member, options.extraArgs ?? [])
       await cluster.waitHealthy(members.map((m) => m.name), options.healthTimeoutMs ?? 30_000, options.onProgress)
     } catch (error) {
@@ -232,6 +240,11 @@ export class LocalCluster {
     ]
   }
 
+  /** Starts the link proxy process if this cluster has link proxies (DIR/link-proxy.json) and it is not running. */
+  async ensureLinkProxies(): Promise<void> {
+    if (readLinkProxyConfig(this.dir)) await ensureLinkProxyProcess(this.dir, this.commandFor())
+  }
+
   private commandFor(): MemberCommand {
     if (this.manifest.engine === 'etcd') return { command: 'etcd', args: [] }
     return this.quorumCommand ?? defaultQuorumCommand()
@@ -247,7 +260,7 @@ export class LocalCluster {
       const child = spawn(command, [...args, ...this.memberFlags(member), ...engineArgs, ...extraArgs], {
         detached: true,
         stdio: ['ignore', log, log],
-        env: { ...process.env, ...env },
+        env: { ...process.env, ...env, ...linkProxyEnv(this.dir, member.name) },
       })
       child.unref()
       if (!child.pid) throw new ClusterOperationError(`could not start ${command} for ${member.name}`)
@@ -282,6 +295,7 @@ export class LocalCluster {
   async start(name: string, timeoutMs = 30_000): Promise<void> {
     const member = this.member(name)
     if (isAlive(member.pid)) throw new ClusterOperationError(`member ${name} is already running (pid ${member.pid})`)
+    await this.ensureLinkProxies()
     this.spawnMember(member)
     await this.waitHealthy([name], timeoutMs)
   }
@@ -347,6 +361,7 @@ export class LocalCluster {
       this.save()
     }
     await Promise.all(this.manifest.members.filter((m) => isAlive(m.pid)).map((m) => this.stop(m.name)))
+    await stopLinkProxyProcess(this.dir)
     if (options.remove) rmSync(this.dir, { recursive: true, force: true })
   }
 

@@ -23,7 +23,7 @@ import { computeMemberId, formatId } from './ids'
 import { encodeConfChangeContext, Membership, type ClusterMember, type ConfChangeContext } from './membership'
 import { MemberStore, type AppliedConfChange, type ApplyResult } from './member-store'
 import { NodeHost } from './node-host'
-import { fetchPeerMembers, PeerTransport } from './peer/transport'
+import { fetchPeerMembers, parseDialMap, PEER_DIAL_MAP_ENV, PeerTransport } from './peer/transport'
 import { encodeRaftRequest, type InternalRequestBodies, type InternalRequestKind } from './raft-request'
 import { RequestIdGenerator, WaitRegistry } from './wait'
 import { registerServices } from './grpc/services'
@@ -180,6 +180,8 @@ export class Member {
       },
       isRemoved: (id) => membership.isRemoved(id),
       membersJson: () => JSON.stringify(this.peerMembership()),
+      // Failure drills of local clusters (core/cluster/link-proxy.ts): dial peers through link proxies.
+      dialMap: parseDialMap(process.env[PEER_DIAL_MAP_ENV]),
       log: (level, message, fields) => this.log(level, message, fields),
     })
     this.host = new NodeHost({

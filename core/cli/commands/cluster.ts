@@ -8,6 +8,7 @@ import { addMember, clusterClient, moveLeader, promoteMember, removeMember } fro
 import { formatId } from '../../server/ids'
 import { choiceOption, intOption } from '../options'
 import { humanBytes, renderTable } from '../table'
+import { registerDrillCommands } from './cluster-drill'
 
 /** Runs an action, turning expected cluster errors into a one-line message and exit code 1. */
 async function guarded(action: () => Promise<void>): Promise<void> {
@@ -192,4 +193,5 @@ export function registerClusterCommand(program: Command): void {
       .addOption(new Option('--member <name>', 'member name, e.g. member2').makeOptionMandatory())
       .action((options: { dir: string; member: string }) => guarded(async () => run(LocalCluster.open(options.dir), options.member)))
   }
+  registerDrillCommands(cluster)
 }

@@ -1,4 +1,5 @@
 import { connect as netConnect, type Socket } from 'node:net'
+import { checkServerIdentity, connect as tlsConnect } from 'node:tls'
 import http2, {
   type ClientHttp2Session,
   type ClientHttp2Stream,
@@ -28,6 +29,7 @@ import { decodeMessage, DecodeError, encodeMessage } from './codec'
 const STREAM_PATH = '/raft/stream'
 const SNAPSHOT_PATH = '/raft/snapshot'
 const MEMBERS_PATH = '/members'
+const HASHKV_PATH = '/members/hashkv'
 const HEADER_CLUSTER = 'x-quorum-cluster-id'
 const HEADER_FROM = 'x-quorum-from'
 const HEADER_TO = 'x-quorum-to'
@@ -81,13 +83,41 @@ export interface PeerTransportOptions {
   isRemoved?: (id: NodeId) => boolean
   /** Answers `GET /members` (cluster ID and membership as JSON) for members joining the cluster. */
   membersJson?: () => string
+  /**
+   * Answers `GET /members/hashkv` (etcd's PeerHashKVPath; JSON body) once the cluster-ID header matched (412
+   * otherwise). See core/server/corruption.ts.
+   */
+  hashKv?: (body: string) => { status: number; body: string }
   /** Largest accepted frame (default 64 MiB). */
   maxFrameBytes?: number
   /** Backlog above which messages to a peer are dropped (default 8 MiB). */
   maxBacklogBytes?: number
   /** Random source for drills' drop/jitter decisions (default Math.random). */
   random?: () => number
+  /**
+   * Where to dial a peer URL instead of its own host:port (key: the URL's origin, value: `host:port`). Local
+   * clusters with failure drills route each directed link through a proxy this way (see parseDialMap).
+   */
+  dialMap?: ReadonlyMap<string, string>
   log?: (level: 'debug' | 'info' | 'warn', message: string, fields?: Record<string, unknown>) => void
+}
+
+/** The environment variable a launcher sets to route a member's peer traffic through link proxies. */
+export const PEER_DIAL_MAP_ENV = 'QUORUM_PEER_DIAL_MAP'
+
+/**
+ * Parses a dial map `http://127.0.0.1:2380=127.0.0.1:40001,https://...=host:port` (peer URL origin = the
+ * address to dial instead). Empty or undefined text gives an empty map; malformed entries throw.
+ */
+export function parseDialMap(text: string | undefined): Map<string, string> {
+  const map = new Map<string, string>()
+  for (const entry of (text ?? '').split(',').filter((part) => part.trim() !== '')) {
+    const at = entry.lastIndexOf('=')
+    const target = entry.slice(at + 1).trim()
+    if (at <= 0 || !/^[^\s:]+:\d{1,5}$/.test(target)) throw new Error(`bad ${PEER_DIAL_MAP_ENV} entry "${entry}" (want URL=host:port)`)
+    map.set(new URL(entry.slice(0, at).trim()).origin, target)
+  }
+  return map
 }
 
 /** Cluster-ID or addressing mismatch reported by a peer. */
@@ -437,11 +467,24 @@ export class PeerTransport {
   /** Connection options for dialing a peer URL. */
   clientConnectOptions(url: string): http2.SecureClientSessionOptions {
     // Nagle off: Raft messages are small and latency-bound (etcd's Go transport also sets TCP_NODELAY).
+    const parsed = new URL(url)
+    const via = this.options.dialMap?.get(parsed.origin)
     if (!url.startsWith('https:')) {
-      const { hostname, port } = new URL(url)
-      return { createConnection: () => netConnect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port), noDelay: true }) }
+      const [host, port] = via ? [via.slice(0, via.lastIndexOf(':')), via.slice(via.lastIndexOf(':') + 1)] : [parsed.hostname, parsed.port]
+      return { createConnection: () => netConnect({ host: host.replace(/^\[|\]$/g, ''), port: Number(port), noDelay: true }) }
     }
-    return { ...this.requireTls().client, noDelay: true } as http2.SecureClientSessionOptions
+    const tls = { ...this.requireTls().client, noDelay: true } as http2.SecureClientSessionOptions
+    if (!via) return tls
+    // Through a link proxy: dial the proxy but verify the certificate against the peer URL's host.
+    const host = parsed.hostname.replace(/^\[|\]$/g, '')
+    return {
+      ...tls,
+      createConnection: () => {
+        const socket = tlsConnect({ ...tls, host: via.slice(0, via.lastIndexOf(':')), port: Number(via.slice(via.lastIndexOf(':') + 1)), ALPNProtocols: ['h2'], servername: /^[\d.:]+$/.test(host) ? undefined : host, checkServerIdentity: (_, cert) => checkServerIdentity(host, cert) })
+        socket.setNoDelay(true)
+        return socket
+      },
+    }
   }
 
   /** A peer refused our stream: 410 means we were removed from the cluster. */
@@ -459,12 +502,30 @@ export class PeerTransport {
     return this.options.tls
   }
 
+  private answerHashKv(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, answer: NonNullable<PeerTransportOptions['hashKv']>): void {
+    if (String(headers[HEADER_CLUSTER] ?? '') !== formatId(this.options.clusterId)) {
+      stream.respond({ ':status': 412 }, { endStream: true })
+      return
+    }
+    const chunks: Buffer[] = []
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+    stream.on('end', () => {
+      const reply = answer(Buffer.concat(chunks).toString('utf8'))
+      stream.respond({ ':status': reply.status, 'content-type': reply.status === 200 ? 'application/json' : 'text/plain' })
+      stream.end(reply.body)
+    })
+  }
+
   private acceptStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
     stream.on('error', () => undefined)
     const path = headers[':path']
     if (headers[':method'] === 'GET' && path === MEMBERS_PATH && this.options.membersJson) {
       stream.respond({ ':status': 200, 'content-type': 'application/json' })
       stream.end(this.options.membersJson())
+      return
+    }
+    if (headers[':method'] === 'GET' && path === HASHKV_PATH && this.options.hashKv) {
+      this.answerHashKv(stream, headers, this.options.hashKv)
       return
     }
     if (headers[':method'] !== 'POST' || (path !== STREAM_PATH && path !== SNAPSHOT_PATH)) {
