@@ -134,6 +134,90 @@ export interface ImportKeysReport {
   conflicts: KeyRef[]
 }
 
+/** Watch a key or every key under a prefix from a revision (issue 12, watch panel). */
+export interface KeyWatchRequest {
+  connectionId: string
+  /** Chosen by the caller; events carry it. */
+  watchId: string
+  /** Key or prefix, base64. */
+  key: string
+  isPrefix: boolean
+  /** First revision to deliver (inclusive); 0 = changes after now. */
+  startRevision: number
+}
+
+/** One change seen by a key watch. Values are cut at WATCH_VALUE_BYTES (then `truncated`). */
+export interface KeyWatchChange extends KeyRef {
+  type: 'put' | 'delete'
+  /** Value bytes, base64; empty for a delete. */
+  value: string
+  size: number
+  truncated: boolean
+  modRevision: number
+  version: number
+}
+
+/** Pushed by a key watch: changes in revision order, or a state change of the watch. */
+export type KeyWatchEvent =
+  | { connectionId: string; watchId: string; kind: 'changes'; changes: KeyWatchChange[] }
+  /**
+   * `watching`: registered (again, after a reconnect) and delivering from `nextRevision`; `disconnected`: the
+   * stream broke, it resumes by itself from `nextRevision`; `ended`: the server ended it (`message` says why,
+   * e.g. the start revision was compacted) or it was stopped.
+   */
+  | { connectionId: string; watchId: string; kind: 'state'; state: 'watching' | 'disconnected' | 'ended'; nextRevision: number; message: string }
+
+/** A lease with its time left. IDs are hex, as etcdctl prints them. */
+export interface LeaseInfo {
+  id: string
+  /** Seconds left; -1 once expired or revoked. */
+  ttl: number
+  grantedTtl: number
+  keyCount: number
+}
+
+/** A lease with the keys attached to it (at most LEASE_KEYS_SHOWN, `keyCount` says how many in all). */
+export interface LeaseDetails extends LeaseInfo {
+  keys: KeyRef[]
+}
+
+/** Lease writes: grant a new lease, revoke one (its keys go with it), or renew one once. */
+export type LeaseAction = { kind: 'grant'; ttl: number } | { kind: 'revoke'; id: string } | { kind: 'keepAlive'; id: string }
+
+/** A role's permission on `[key, rangeEnd)`: one key (rangeEnd empty), a prefix, a range, or from a key on (`\0`). */
+export interface RolePermission {
+  kind: 'read' | 'write' | 'readwrite'
+  key: KeyRef
+  /** Empty for a single key. */
+  rangeEnd: KeyRef
+  /** How the range reads: `key`, `prefix` (rangeEnd is the prefix's end), `fromKey` (rangeEnd `\0`) or `range`. */
+  shape: 'key' | 'prefix' | 'fromKey' | 'range'
+}
+
+/** The cluster's auth state: on or off, every user with its roles, every role with its permissions. */
+export interface AuthOverview {
+  enabled: boolean
+  users: { name: string; roles: string[] }[]
+  roles: { name: string; permissions: RolePermission[] }[]
+  /** The user this connection authenticates as, empty without one. */
+  connectedAs: string
+}
+
+/** Auth writes (etcd's Auth API). Guards refuse changes that would lock this connection out. */
+export type AuthAction =
+  | { kind: 'enable' }
+  | { kind: 'disable' }
+  | { kind: 'addUser'; name: string; password: string }
+  | { kind: 'deleteUser'; name: string }
+  | { kind: 'changePassword'; name: string; password: string }
+  | { kind: 'grantRole'; user: string; role: string }
+  | { kind: 'revokeRole'; user: string; role: string }
+  | { kind: 'addRole'; name: string }
+  | { kind: 'deleteRole'; name: string }
+  /** `key` base64; `shape` decides the range end (key: none, prefix: the prefix end, fromKey: `\0`). */
+  | { kind: 'grantPermission'; role: string; permission: 'read' | 'write' | 'readwrite'; key: string; shape: 'key' | 'prefix' | 'fromKey' }
+  | { kind: 'revokePermission'; role: string; key: string; rangeEnd: string }
+
 /** The key browser's part of the AdminApi (which extends it). Every write refuses read-only connections. */
 export interface KeysApi {
   /** One page of the key tree (separator given) or flat list, pinned to the first page's revision. */
@@ -157,6 +241,21 @@ export interface KeysApi {
   /** Imports an export; `preview` only reports what would happen. */
   importKeys(connectionId: string, json: string, policy: ImportPolicy, preview: boolean): Promise<Result<ImportKeysReport>>
   onKeyTransferProgress(listener: (event: KeyTransferProgress) => void): Unsubscribe
+  /** Starts a watch (resolves once the server registered it); its changes and states arrive as `onKeyWatch`. */
+  startKeyWatch(request: KeyWatchRequest): Promise<Result<null>>
+  /** Cancels a watch started by `startKeyWatch`; unknown ids are ignored. */
+  stopKeyWatch(watchId: string): Promise<Result<null>>
+  onKeyWatch(listener: (event: KeyWatchEvent) => void): Unsubscribe
+  /** Every lease with its TTL and number of attached keys. */
+  listLeases(connectionId: string): Promise<Result<LeaseInfo[]>>
+  /** One lease with its attached keys; not_found once it expired. */
+  getLease(connectionId: string, id: string): Promise<Result<LeaseDetails>>
+  /** Grant, revoke or keep alive once; resolves with the lease after the action (null after a revoke). */
+  leaseAction(connectionId: string, action: LeaseAction): Promise<Result<LeaseInfo | null>>
+  /** Auth on/off, users and roles (needs the root role once auth is on). */
+  getAuthOverview(connectionId: string): Promise<Result<AuthOverview>>
+  /** One auth change, then the new overview. */
+  authAction(connectionId: string, action: AuthAction): Promise<Result<AuthOverview>>
 }
 
 /** Request methods of KeysApi, spread into the contract's method list. */
@@ -171,7 +270,17 @@ export const KEY_METHOD_FLAGS = {
   transferKeys: true,
   exportKeys: true,
   importKeys: true,
-} as const satisfies Record<Exclude<keyof KeysApi, 'onKeyTransferProgress'>, true>
+  startKeyWatch: true,
+  stopKeyWatch: true,
+  listLeases: true,
+  getLease: true,
+  leaseAction: true,
+  getAuthOverview: true,
+  authAction: true,
+} as const satisfies Record<Exclude<keyof KeysApi, KeysEvent>, true>
 
 /** Events of KeysApi, spread into the contract's event list. */
-export const KEY_EVENT_FLAGS = { onKeyTransferProgress: true } as const
+export const KEY_EVENT_FLAGS = { onKeyTransferProgress: true, onKeyWatch: true } as const satisfies Record<KeysEvent, true>
+
+/** Names of the KeysApi events. */
+export type KeysEvent = 'onKeyTransferProgress' | 'onKeyWatch'

@@ -218,6 +218,14 @@ export class AdminService implements AdminApi {
   exportKeys: KeyService['exportKeys'] = (request) => this.keys.exportKeys(request)
   importKeys: KeyService['importKeys'] = (...args) => this.keys.importKeys(...args)
   onKeyTransferProgress: KeyService['onKeyTransferProgress'] = (listener) => this.keys.onKeyTransferProgress(listener)
+  startKeyWatch: KeyService['startKeyWatch'] = (request) => this.keys.startKeyWatch(request)
+  stopKeyWatch: KeyService['stopKeyWatch'] = (watchId) => this.keys.stopKeyWatch(watchId)
+  onKeyWatch: KeyService['onKeyWatch'] = (listener) => this.keys.onKeyWatch(listener)
+  listLeases: KeyService['listLeases'] = (...args) => this.keys.listLeases(...args)
+  getLease: KeyService['getLease'] = (...args) => this.keys.getLease(...args)
+  leaseAction: KeyService['leaseAction'] = (...args) => this.keys.leaseAction(...args)
+  getAuthOverview: KeyService['getAuthOverview'] = (...args) => this.keys.getAuthOverview(...args)
+  authAction: KeyService['authAction'] = (...args) => this.keys.authAction(...args)
 
   /** Stops every monitor (app quit, server close). */
   async close(): Promise<void> {

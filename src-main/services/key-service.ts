@@ -1,17 +1,24 @@
 import { EventEmitter } from 'node:events'
 import { EtcdError, GrpcError, type EtcdClient } from '../../core/client'
 import type {
+  AuthAction,
   ExportKeysRequest,
   ImportPolicy,
   KeyPageRequest,
   KeysApi,
   KeyTransferProgress,
+  KeyWatchEvent,
+  KeyWatchRequest,
+  LeaseAction,
   SaveKeyRequest,
   TransferKeysRequest,
 } from '../api/keys-api'
 import type { Unsubscribe } from '../api/admin-api'
 import type { ClusterClientOptions } from './cluster-client'
 import * as keys from './keys'
+import { KeyWatches } from './keys-watch'
+import * as leases from './leases'
+import * as users from './users'
 import { ServiceError, toResult } from './result'
 
 /** What the key service needs from the connection store. */
@@ -29,13 +36,15 @@ export interface KeyServiceDeps {
 }
 
 /**
- * The KeysApi over src-main/services/keys.ts. Keeps one EtcdClient per connection (reopened when the
- * profile's settings change) and checks `assertWritable` before every write.
+ * The KeysApi over src-main/services/keys.ts (keys), keys-watch.ts (watch panel), leases.ts and users.ts.
+ * Keeps one EtcdClient per connection (reopened when the profile's settings change) and checks
+ * `assertWritable` before every write.
  */
 export class KeyService implements KeysApi {
   private readonly clients = new Map<string, { settings: string; client: EtcdClient }>()
   private readonly events = new EventEmitter()
   private readonly callTimeoutMs: number
+  private readonly watches = new KeyWatches((event) => this.events.emit('watch', event))
 
   constructor(private readonly deps: KeyServiceDeps) {
     this.callTimeoutMs = deps.callTimeoutMs ?? 10_000
@@ -93,11 +102,65 @@ export class KeyService implements KeysApi {
     return () => this.events.off('progress', listener)
   }
 
+  startKeyWatch(request: KeyWatchRequest) {
+    return this.read(request.connectionId, async (client) => {
+      await this.watches.start(client, request)
+      return null
+    })
+  }
+
+  stopKeyWatch(watchId: string) {
+    return toResult(async () => {
+      await this.watches.stop(watchId)
+      return null
+    })
+  }
+
+  onKeyWatch(listener: (event: KeyWatchEvent) => void): Unsubscribe {
+    this.events.on('watch', listener)
+    return () => this.events.off('watch', listener)
+  }
+
+  listLeases(connectionId: string) {
+    return this.read(connectionId, (client) => leases.listLeases(client))
+  }
+
+  getLease(connectionId: string, id: string) {
+    return this.read(connectionId, (client) => leases.getLease(client, id))
+  }
+
+  leaseAction(connectionId: string, action: LeaseAction) {
+    return this.write(connectionId, (client) => leases.leaseAction(client, action))
+  }
+
+  getAuthOverview(connectionId: string) {
+    return this.read(connectionId, (client) => users.authOverview(client, this.username(connectionId)))
+  }
+
+  authAction(connectionId: string, action: AuthAction) {
+    return this.write(connectionId, async (client) => {
+      const overview = await users.authAction(client, this.username(connectionId), action)
+      // The client connected without a token while auth was off: reopen it so it signs in.
+      if (action.kind === 'enable') this.dropClient(connectionId)
+      return overview
+    })
+  }
+
   /** Closes every cached client. */
   close(): void {
+    void this.watches.close()
     for (const { client } of this.clients.values()) client.close()
     this.clients.clear()
     this.events.removeAllListeners()
+  }
+
+  private username(connectionId: string): string {
+    return this.deps.connections.clientOptions(connectionId, this.callTimeoutMs).username ?? ''
+  }
+
+  private dropClient(connectionId: string): void {
+    this.clients.get(connectionId)?.client.close()
+    this.clients.delete(connectionId)
   }
 
   private client(connectionId: string): EtcdClient {

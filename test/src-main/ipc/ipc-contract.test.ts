@@ -64,6 +64,21 @@ const VALID_ARGS: { [M in AdminMethod]: Parameters<AdminApi[M]> } = {
   transferKeys: [{ connectionId: 'a1', operationId: 'op1', mode: 'move', source: 'YS8=', target: 'Yi8=', isPrefix: true }],
   exportKeys: [{ connectionId: 'a1', prefix: 'YS8=' }],
   importKeys: ['a1', '{}', 'skip', true],
+  suggestSnapshotPath: ['a1'],
+  takeSnapshot: [{ connectionId: 'a1', operationId: 'op1', memberId: '', path: '/tmp/s.db' }],
+  getSnapshotStatus: ['/tmp/s.db'],
+  verifySnapshot: ['/tmp/s.db'],
+  restoreSnapshotToLocal: [{ path: '/tmp/s.db', clusterName: 'restored', size: 3 }],
+  planRemoteRestore: [
+    { snapshotPath: '/tmp/s.db', members: [{ name: 'a', peerUrl: 'http://10.0.0.1:2380', clientUrl: 'http://10.0.0.1:2379', dataDir: '/var/lib/etcd' }], clusterToken: '', tool: 'etcdctl', bumpRevision: 0 },
+  ],
+  startKeyWatch: [{ connectionId: 'a1', watchId: 'w1', key: 'YS8=', isPrefix: true, startRevision: 0 }],
+  stopKeyWatch: ['w1'],
+  listLeases: ['a1'],
+  getLease: ['a1', '694d7a3c1f0a2b04'],
+  leaseAction: ['a1', { kind: 'grant', ttl: 60 }],
+  getAuthOverview: ['a1'],
+  authAction: ['a1', { kind: 'grantPermission', role: 'r', permission: 'read', key: 'YS8=', shape: 'prefix' }],
 }
 
 /** An AdminApi whose every method records its call and echoes its arguments. */

@@ -15,11 +15,13 @@ import {
   transferKeys,
   TXN_BATCH_KEYS,
 } from '../../../src-main/services/keys'
-import type { KeyTransferProgress } from '../../../src-main/api/keys-api'
+import type { KeyTransferProgress, KeyWatchEvent } from '../../../src-main/api/keys-api'
+import { KeyWatches } from '../../../src-main/services/keys-watch'
+import { getLease, leaseAction, listLeases } from '../../../src-main/services/leases'
 import { createEtcdClient } from '../../../src-main/services/client-factory'
 import { KeyService } from '../../../src-main/services/key-service'
 import { ServiceError } from '../../../src-main/services/result'
-import { startEtcd, type EtcdCluster } from '../../support/etcd'
+import { etcdctl, startEtcd, type EtcdCluster } from '../../support/etcd'
 import { tempDir } from '../../support/temp-dir'
 
 // Key browser services against a real etcd 3.4 and a real Quorum member (`npm run build` first). The big
@@ -45,7 +47,8 @@ async function load(client: EtcdClient, count: number, key: (i: number) => Buffe
 
 interface Target {
   name: string
-  start(): Promise<{ endpoints: string[]; stop(): Promise<void> }>
+  /** `restart` stops and starts the (single) member on the same ports and data. */
+  start(): Promise<{ endpoints: string[]; stop(): Promise<void>; restart(): Promise<void> }>
 }
 
 const targets: Target[] = [
@@ -53,7 +56,14 @@ const targets: Target[] = [
     name: 'etcd 3.4',
     async start() {
       const etcd: EtcdCluster = await startEtcd({ size: 1 })
-      return { endpoints: etcd.endpoints.split(','), stop: () => etcd.stop() }
+      return {
+        endpoints: etcd.endpoints.split(','),
+        stop: () => etcd.stop(),
+        restart: async () => {
+          etcd.kill(0)
+          await etcd.restart(0)
+        },
+      }
     },
   },
   {
@@ -69,6 +79,7 @@ const targets: Target[] = [
       })
       return {
         endpoints: cluster.endpoints().split(','),
+        restart: () => cluster.restart(cluster.activeMembers()[0]!.name),
         stop: async () => {
           await cluster.down({ remove: true }).catch(() => undefined)
           dir.remove()
@@ -204,6 +215,50 @@ describe.each(targets)('key services on $name', (target) => {
     expect((await client.kv.get('io/text'))?.toString()).toBe('héllo\n')
   })
 
+  it('a prefix watch from a past revision delivers puts and deletes in order, and resumes after the member restarts', async () => {
+    const from = (await client.kv.put('w/a', '1')).header.revision
+    await client.kv.put('w/b', Buffer.from([0xff, 0x00]))
+    await client.kv.delete('w/a')
+    await client.kv.put('w-not-under-prefix', 'x')
+    const seen: KeyWatchEvent[] = []
+    const watches = new KeyWatches((event) => seen.push(event))
+    const changes = () => seen.flatMap((event) => (event.kind === 'changes' ? event.changes.map((c) => `${c.type} ${c.display} ${Buffer.from(c.value, 'base64').toString('hex')} @${c.modRevision}`) : []))
+    try {
+      await watches.start(client, { connectionId: 'c', watchId: 'w1', key: b64('w/'), isPrefix: true, startRevision: from })
+      await expect.poll(changes).toEqual([`put w/a 31 @${from}`, `put w/b ff00 @${from + 1}`, `delete w/a  @${from + 2}`])
+      await server.restart()
+      // The client reconnects by itself; the watch is re-created from the next revision: no loss, no repeat.
+      await expect.poll(async () => (await other.kv.put('w/c', 'after restart').catch(() => null)) !== null, { timeout: 30_000 }).toBe(true)
+      await expect.poll(() => changes().length, { timeout: 30_000 }).toBeGreaterThanOrEqual(4)
+      const after = changes().slice(3)
+      expect(after).toHaveLength(1)
+      expect(after[0]).toMatch(new RegExp(`^put w/c ${Buffer.from('after restart').toString('hex')} @\\d+$`))
+      expect(seen.some((event) => event.kind === 'state' && event.state === 'disconnected')).toBe(true)
+      await watches.stop('w1')
+      await expect.poll(() => seen.some((event) => event.kind === 'state' && event.state === 'ended')).toBe(true)
+    } finally {
+      await watches.close()
+    }
+  }, 90_000)
+
+  it('leases: grant, list with TTL and attached keys, keep alive once, revoke deletes the keys', async () => {
+    const granted = await leaseAction(client, { kind: 'grant', ttl: 600 })
+    assert(granted !== null)
+    expect(granted).toMatchObject({ grantedTtl: 600, keyCount: 0 })
+    const id = BigInt(`0x${granted.id}`)
+    await client.kv.put('lease/a', '1', { lease: id })
+    await client.kv.put('lease/b', '2', { lease: id })
+    const listed = (await listLeases(client)).find((lease) => lease.id === granted.id)
+    expect(listed).toMatchObject({ keyCount: 2, grantedTtl: 600 })
+    expect(listed!.ttl).toBeGreaterThan(500)
+    expect((await getLease(client, granted.id)).keys.map((key) => key.display)).toEqual(['lease/a', 'lease/b'])
+    expect(await leaseAction(client, { kind: 'keepAlive', id: granted.id })).toMatchObject({ id: granted.id, keyCount: 2 })
+    expect(await leaseAction(client, { kind: 'revoke', id: granted.id })).toBeNull()
+    expect(await client.kv.get('lease/a')).toBeNull()
+    await expect(getLease(client, granted.id)).rejects.toMatchObject({ code: 'not_found' })
+    await expect(leaseAction(client, { kind: 'keepAlive', id: granted.id })).rejects.toMatchObject({ code: 'not_found' })
+  })
+
   it('delete-prefix needs the typed prefix and the count that was shown', async () => {
     await load(client, 10, (i) => `del/${i}`, () => 'v')
     await expect(deletePrefix(client, b64('del/'), 'del', 10)).rejects.toThrow(/typed prefix/)
@@ -241,12 +296,27 @@ describe('KeyService on etcd 3.4', () => {
       service.deleteKeyPrefix('ro', b64('ro/'), 'ro/', 0),
       service.transferKeys({ connectionId: 'ro', operationId: 'x', mode: 'copy', source: key, target: b64('ro/j'), isPrefix: false }),
       service.importKeys('ro', '{"format":"quorum-keys","keys":[]}', 'overwrite', false),
+      service.leaseAction('ro', { kind: 'grant', ttl: 60 }),
+      service.authAction('ro', { kind: 'addRole', name: 'x' }),
     ]
     for (const result of await Promise.all(writes)) expect(result).toMatchObject({ ok: false, error: { code: 'read_only' } })
     expect(await service.getKey('ro', key, 0)).toEqual({ ok: true, value: null })
     expect(await service.saveKey({ connectionId: 'rw', key, value: b64('v'), expectedModRevision: 0 })).toMatchObject({ ok: true, value: { saved: true } })
     expect(await service.countKeys('ro', b64('ro/'), 0)).toEqual({ ok: true, value: 1 })
     expect(await service.getKey('ro', 'not base64!', 0)).toMatchObject({ ok: false, error: { code: 'invalid_argument' } })
+  })
+
+  it('relays a watch as onKeyWatch events until stopKeyWatch; read-only connections may watch', async () => {
+    const events: KeyWatchEvent[] = []
+    const unsubscribe = service.onKeyWatch((event) => events.push(event))
+    expect(await service.startKeyWatch({ connectionId: 'ro', watchId: 'svc', key: b64('sw/k'), isPrefix: false, startRevision: 0 })).toEqual({ ok: true, value: null })
+    etcdctl(etcd.endpoints, ['put', 'sw/k', 'from etcdctl'])
+    await expect.poll(() => events.find((event) => event.kind === 'changes')).toMatchObject({ watchId: 'svc', changes: [{ type: 'put', display: 'sw/k', value: b64('from etcdctl') }] })
+    expect(await service.stopKeyWatch('svc')).toEqual({ ok: true, value: null })
+    etcdctl(etcd.endpoints, ['put', 'sw/k', 'unseen'])
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(events.filter((event) => event.kind === 'changes')).toHaveLength(1)
+    unsubscribe()
   })
 })
 
