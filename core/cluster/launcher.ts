@@ -272,15 +272,19 @@ export class LocalCluster {
     writeManifest(this.dir, this.manifest)
   }
 
-  /** Waits until every named member answers /health with true. */
-  async waitHealthy(names: string[], timeoutMs: number, onProgress?: (line: string) => void): Promise<void> {
+  /**
+   * Waits until every named member answers /health with true (or, with `allowAlarms`, answers at all but is
+   * unhealthy only because of an active alarm such as CORRUPT, which keeps /health false until disarmed).
+   */
+  async waitHealthy(names: string[], timeoutMs: number, onProgress?: (line: string) => void, allowAlarms = false): Promise<void> {
     const deadline = Date.now() + timeoutMs
     const pending = new Set(names)
     while (pending.size > 0) {
       for (const name of [...pending]) {
         const member = this.member(name)
         if (!isAlive(member.pid)) throw new ClusterOperationError(`member ${name} exited during startup; see ${member.logFile}`)
-        if ((await probeHealth(member.clientURL, 1000, this.manifest.tls)).healthy) {
+        const probe = await probeHealth(member.clientURL, 1000, this.manifest.tls)
+        if (probe.healthy || (allowAlarms && probe.reason.startsWith('ALARM '))) {
           pending.delete(name)
           onProgress?.(`member ${name} healthy at ${member.clientURL}`)
         }
@@ -292,12 +296,12 @@ export class LocalCluster {
   }
 
   /** Starts a stopped member (with `--initial-cluster-state existing` once bootstrapped) and waits for health. */
-  async start(name: string, timeoutMs = 30_000): Promise<void> {
+  async start(name: string, timeoutMs = 30_000, options: { allowAlarms?: boolean } = {}): Promise<void> {
     const member = this.member(name)
     if (isAlive(member.pid)) throw new ClusterOperationError(`member ${name} is already running (pid ${member.pid})`)
     await this.ensureLinkProxies()
     this.spawnMember(member)
-    await this.waitHealthy([name], timeoutMs)
+    await this.waitHealthy([name], timeoutMs, undefined, options.allowAlarms)
   }
 
   /** SIGKILLs a member (a crash: no graceful shutdown). */

@@ -65,6 +65,8 @@ export interface MemberConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'panic' | 'fatal'
   logOutputs: string[]
   corruptCheckIntervalMs: number
+  /** --experimental-initial-corrupt-check: compare HashKV with the peers before serving (core/server/corruption.ts). */
+  initialCorruptCheck: boolean
   leaseCheckpoint: boolean
   watchProgressNotifyIntervalMs: number
 }
@@ -325,6 +327,7 @@ export function buildMemberConfig(raw: RawFlags): MemberConfig {
     logLevel: choice('log-level'),
     logOutputs: value('log-outputs').split(',').map((s) => s.trim()).filter(Boolean),
     corruptCheckIntervalMs: duration('experimental-corrupt-check-time'),
+    initialCorruptCheck: bool('experimental-initial-corrupt-check'),
     leaseCheckpoint: bool('experimental-enable-lease-checkpoint'),
     watchProgressNotifyIntervalMs: duration('experimental-watch-progress-notify-interval'),
   }

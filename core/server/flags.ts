@@ -90,6 +90,7 @@ export const NODE_FLAGS: readonly FlagSpec[] = [
   { name: 'log-outputs', kind: 'list', defaultValue: 'stderr', help: "Specify 'stdout' or 'stderr', or a comma-separated list of file paths." },
   { name: 'log-level', kind: 'string', defaultValue: 'info', choices: ['debug', 'info', 'warn', 'error', 'panic', 'fatal'], help: 'Configures log level. Only supports debug, info, warn, error, panic, or fatal.' },
   // Experimental
+  { name: 'experimental-initial-corrupt-check', kind: 'bool', defaultValue: 'false', help: 'Enable to check data corruption before serving any client/peer traffic.' },
   { name: 'experimental-corrupt-check-time', kind: 'duration', defaultValue: '0s', help: 'Duration of time between cluster corruption check passes.' },
   { name: 'experimental-enable-lease-checkpoint', kind: 'bool', defaultValue: 'true', help: 'Persist lease remaining TTL so long-lived leases do not renew forever across leader changes.' },
   { name: 'experimental-watch-progress-notify-interval', kind: 'duration', defaultValue: '10m', help: 'Duration of periodical watch progress notification.' },

@@ -11,6 +11,7 @@ import { getAppliedIndex, setAppliedIndex, setConfState } from '../storage/metad
 import { compactLog, createSnapshot, persistReady } from '../storage/raft-storage'
 import { exportStateImage, installStateImage } from '../storage/state-snapshot'
 import { decodeRaftRequest, type InternalRaftRequest } from './raft-request'
+import { checkCorrupt } from './corruption'
 import { decodeConfChangeContext, type Membership } from './membership'
 import type { ConfChangeApplier, HostStore, ReadyWork } from './node-host'
 import { compactionFromWire, deleteRangeFromWire, fromMvccError, id64, int64, putFromWire, txnFromWire } from './grpc/convert'
@@ -166,6 +167,7 @@ export class MemberStore implements HostStore {
 
   private dispatch(tx: MemberTx, request: InternalRaftRequest): unknown {
     const { kv, lessor, alarms, membership, maxTxnOps } = this.options
+    checkCorrupt(alarms, request.request)
     switch (request.request) {
       case 'put':
         if (alarms.hasNoSpace()) throw new NoSpaceError()

@@ -23,6 +23,7 @@ import { computeMemberId, formatId } from './ids'
 import { encodeConfChangeContext, Membership, type ClusterMember, type ConfChangeContext } from './membership'
 import { MemberStore, type AppliedConfChange, type ApplyResult } from './member-store'
 import { NodeHost } from './node-host'
+import { answerPeerHashKv, CorruptionChecker } from './corruption'
 import { fetchPeerMembers, parseDialMap, PEER_DIAL_MAP_ENV, PeerTransport } from './peer/transport'
 import { encodeRaftRequest, type InternalRequestBodies, type InternalRequestKind } from './raft-request'
 import { RequestIdGenerator, WaitRegistry } from './wait'
@@ -87,6 +88,7 @@ export class Member {
   private readonly node: RawNode
   private readonly host: NodeHost
   private readonly transport: PeerTransport
+  private readonly corruption: CorruptionChecker
   private readonly grpc: GrpcServer
   private readonly listeners: ClientListener[] = []
   private readonly metricsServers: Array<import('node:http').Server> = []
@@ -180,10 +182,12 @@ export class Member {
       },
       isRemoved: (id) => membership.isRemoved(id),
       membersJson: () => JSON.stringify(this.peerMembership()),
+      hashKv: (body) => answerPeerHashKv(this.kv, this.memberId, body),
       // Failure drills of local clusters (core/cluster/link-proxy.ts): dial peers through link proxies.
       dialMap: parseDialMap(process.env[PEER_DIAL_MAP_ENV]),
       log: (level, message, fields) => this.log(level, message, fields),
     })
+    this.corruption = new CorruptionChecker(this, (url) => this.transport.clientConnectOptions(url))
     this.host = new NodeHost({
       node: this.node,
       store,
@@ -282,6 +286,7 @@ export class Member {
   }
 
   private async serve(): Promise<void> {
+    if (this.config.initialCorruptCheck) await this.corruption.checkInitial()
     registerServices(this.grpc, this)
     await this.transport.start()
     for (const member of this.membership.list()) {
@@ -314,6 +319,7 @@ export class Member {
     this.host.start()
     this.timers.push(setInterval(() => this.leaseMaintenance(), 500))
     this.timers.push(setInterval(() => this.refreshGauges(), 1000))
+    this.corruption.start(this.config.corruptCheckIntervalMs)
     for (const timer of this.timers) timer.unref()
     this.publishAttributes()
     this.log('info', 'serving client requests', {
@@ -676,6 +682,7 @@ export class Member {
     }
     this.stopping = true
     for (const timer of this.timers) clearInterval(timer)
+    this.corruption.stop()
     this.host.stop()
     this.watchable.stopBackgroundSync()
     this.waits.failAll(new EtcdError('STOPPED'))
