@@ -7,8 +7,10 @@
 // the Unix epoch.
 
 import { KEY_EVENT_FLAGS, KEY_METHOD_FLAGS, type KeysApi } from './keys-api'
+import { WIZARD_EVENT_FLAGS, WIZARD_METHOD_FLAGS, type WizardsApi } from './wizards-api'
 
 export * from './keys-api'
+export * from './wizards-api'
 
 /** Error codes a call can fail with; stores map them to user text (see src-renderer/i18n). */
 export type AdminErrorCode =
@@ -300,7 +302,7 @@ export interface AlertInfo {
  * The admin contract. Every method resolves (never rejects) with a `Result`; events return an unsubscribe
  * function. Implemented by `src-main/services/admin-service.ts`, exposed by IPC and by web mode.
  */
-export interface AdminApi extends KeysApi {
+export interface AdminApi extends KeysApi, WizardsApi {
   getAppInfo(): Promise<Result<AppInfo>>
   listConnections(): Promise<Result<ConnectionProfile[]>>
   /** Creates (no `id`) or updates a profile; secrets are encrypted at rest. */
@@ -348,6 +350,7 @@ export type AdminEventPayload<E extends AdminEvent> = Parameters<Parameters<Admi
 // A Record keyed by the union forces the compiler to reject a missing or an extra name.
 const methodFlags: Record<AdminMethod, true> = {
   ...KEY_METHOD_FLAGS,
+  ...WIZARD_METHOD_FLAGS,
   getAppInfo: true,
   listConnections: true,
   saveConnection: true,
@@ -367,6 +370,7 @@ const methodFlags: Record<AdminMethod, true> = {
 }
 const eventFlags: Record<AdminEvent, true> = {
   ...KEY_EVENT_FLAGS,
+  ...WIZARD_EVENT_FLAGS,
   onMetricsSample: true,
   onOverviewChanged: true,
   onMonitoringError: true,

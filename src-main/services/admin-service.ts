@@ -29,6 +29,9 @@ import type { EtcdClient } from '../../core/client'
 import type { ClusterClientOptions } from './cluster-client'
 import { createEtcdClient } from './client-factory'
 import { KeyService } from './key-service'
+import type { SnapshotService } from './snapshots'
+import type { SnapshotProgressEvent, WizardsApi } from '../api/wizards-api'
+import { fail } from './result'
 
 /** Chart points kept in memory per monitored connection (about an hour for 3 members at 2 s). */
 const HISTORY_POINTS = 6000
@@ -50,6 +53,8 @@ export interface AdminServiceDeps {
   alertRules?: readonly AlertRule[]
   /** Multiplies every rule's `for:` (tests and demos shorten them; default 1). */
   alertForScale?: number
+  /** Snapshot and restore wizards; without it those methods answer `unavailable`. */
+  snapshots?: SnapshotService
   /** Opens the full client the key browser uses (default: createEtcdClient). */
   openEtcdClient?: (options: ClusterClientOptions) => EtcdClient
 }
@@ -227,11 +232,34 @@ export class AdminService implements AdminApi {
   getAuthOverview: KeyService['getAuthOverview'] = (...args) => this.keys.getAuthOverview(...args)
   authAction: KeyService['authAction'] = (...args) => this.keys.authAction(...args)
 
+  // Guided operations: delegated to SnapshotService (src-main/services/snapshots.ts).
+  suggestSnapshotPath: WizardsApi['suggestSnapshotPath'] = (...args) => this.snapshots((service) => service.suggestSnapshotPath(...args))
+  takeSnapshot: WizardsApi['takeSnapshot'] = (request) => this.snapshots((service) => service.takeSnapshot(request))
+  getSnapshotStatus: WizardsApi['getSnapshotStatus'] = (path) => this.snapshots((service) => service.getSnapshotStatus(path))
+  verifySnapshot: WizardsApi['verifySnapshot'] = (path) => this.snapshots((service) => service.verifySnapshot(path))
+  planRemoteRestore: WizardsApi['planRemoteRestore'] = (request) => this.snapshots((service) => service.planRemoteRestore(request))
+  restoreSnapshotToLocal: WizardsApi['restoreSnapshotToLocal'] = async (request) => {
+    const result = await this.snapshots((service) => service.restoreSnapshotToLocal(request))
+    if (result.ok) {
+      const clusters = await this.listLocalClusters()
+      if (clusters.ok) this.events.emit('local-clusters', clusters.value)
+    }
+    return result
+  }
+  onSnapshotProgress(listener: (event: SnapshotProgressEvent) => void): Unsubscribe {
+    return this.deps.snapshots?.onSnapshotProgress(listener) ?? (() => undefined)
+  }
+
   /** Stops every monitor (app quit, server close). */
   async close(): Promise<void> {
     this.keys.close()
+    this.deps.snapshots?.close()
     await Promise.all([...this.monitors.keys()].map((id) => this.stopMonitor(id)))
     this.events.removeAllListeners()
+  }
+
+  private snapshots<T>(call: (service: SnapshotService) => Promise<Result<T>>): Promise<Result<T>> {
+    return this.deps.snapshots ? call(this.deps.snapshots) : Promise.resolve(fail('unavailable', 'snapshots are not available in this app run'))
   }
 
   private local(): LocalClusterService {

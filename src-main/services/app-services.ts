@@ -2,10 +2,12 @@ import { join } from 'node:path'
 import { AppStore } from '../../core/storage/app-store'
 import { systemClock } from '../../core/util/clock'
 import { AdminService } from './admin-service'
-import { defaultClientFactory } from './client-factory'
+import { createEtcdClient, defaultClientFactory } from './client-factory'
 import { ConnectionService } from './connections'
 import { MetricsHistory } from './metrics-history'
 import { KeyFileCipher, type SecretCipher } from './secret-cipher'
+import { SnapshotService } from './snapshots'
+import { tmpdir } from 'node:os'
 import { LocalClusterService, PLAYGROUND_NAME } from './local-clusters'
 import { shippedAlertRules } from '../../core/metrics/shipped-rules'
 import type { MemberCommand } from '../../core/cluster/launcher'
@@ -51,6 +53,15 @@ export function openAppServices(options: {
     localClusters,
     alertRules: shippedAlertRules(),
     alertForScale: options.alertForScale,
+    snapshots: new SnapshotService({
+      connections,
+      openClient: createEtcdClient,
+      localClusters,
+      quorumCommand: options.quorumCommand,
+      snapshotsDir: join(options.dataDir, 'snapshots'),
+      tmpDir: tmpdir(),
+      clock: systemClock,
+    }),
   })
   return {
     store,

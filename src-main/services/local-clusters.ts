@@ -66,20 +66,25 @@ export class LocalClusterService {
         rmSync(this.dir(input.name), { recursive: true, force: true })
         throw new ServiceError('unavailable', `the cluster did not start: ${error.message}`)
       })
-      const profile = this.deps.connections.save({
-        name: `local: ${input.name}`,
-        endpoints: cluster.activeMembers().map((member) => member.clientURL),
-        readOnly: false,
-        username: '',
-        tls: {
-          caCert: cluster.manifest.tls ? readFileSync(cluster.manifest.tls.caFile, 'utf8') : '',
-          clientCert: cluster.manifest.tls ? readFileSync(cluster.manifest.tls.clientCertFile, 'utf8') : '',
-          serverName: '',
-        },
-        clientKey: cluster.manifest.tls ? readFileSync(cluster.manifest.tls.clientKeyFile, 'utf8') : undefined,
-      })
-      writeFileSync(join(cluster.dir, APP_FILE), `${JSON.stringify({ connectionId: profile.id })}\n`, { mode: 0o600 })
+      this.register(input.name, cluster)
       return this.info(input.name)
+    })
+  }
+
+  /**
+   * Registers a cluster that `build` starts in `dir(name)` (e.g. members restored from a snapshot): the same
+   * name checks and connection profile as `create`. When `build` fails the directory is removed.
+   */
+  async adopt(name: string, build: (dir: string) => Promise<LocalCluster>): Promise<LocalClusterInfo> {
+    if (!LOCAL_CLUSTER_NAME.test(name)) throw new ServiceError('invalid_argument', `"${name}" is not a valid cluster name (a-z, 0-9, -)`)
+    if (existsSync(this.dir(name))) throw new ServiceError('invalid_argument', `a local cluster named "${name}" already exists`)
+    return this.serialised(name, async () => {
+      const cluster = await build(this.dir(name)).catch((error: Error) => {
+        rmSync(this.dir(name), { recursive: true, force: true })
+        throw error instanceof ServiceError ? error : new ServiceError('unavailable', `the cluster did not start: ${error.message}`)
+      })
+      this.register(name, cluster)
+      return this.info(name)
     })
   }
 
@@ -129,6 +134,23 @@ export class LocalClusterService {
   /** Directory of a cluster. */
   dir(name: string): string {
     return join(this.deps.clustersDir, name)
+  }
+
+  /** Saves the connection profile that shows `cluster` and remembers it next to cluster.json. */
+  private register(name: string, cluster: LocalCluster): void {
+    const profile = this.deps.connections.save({
+      name: `local: ${name}`,
+      endpoints: cluster.activeMembers().map((member) => member.clientURL),
+      readOnly: false,
+      username: '',
+      tls: {
+        caCert: cluster.manifest.tls ? readFileSync(cluster.manifest.tls.caFile, 'utf8') : '',
+        clientCert: cluster.manifest.tls ? readFileSync(cluster.manifest.tls.clientCertFile, 'utf8') : '',
+        serverName: '',
+      },
+      clientKey: cluster.manifest.tls ? readFileSync(cluster.manifest.tls.clientKeyFile, 'utf8') : undefined,
+    })
+    writeFileSync(join(cluster.dir, APP_FILE), `${JSON.stringify({ connectionId: profile.id })}\n`, { mode: 0o600 })
   }
 
   private open(name: string): LocalCluster {

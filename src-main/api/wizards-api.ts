@@ -1,0 +1,113 @@
+// Guided operations (issue 13): snapshot, restore (into a new local cluster, or a runbook for a remote etcd)
+// and membership changes. DTOs follow admin-api.ts's rules; re-exported by admin-api.ts.
+
+import type { LocalClusterInfo, Result, Unsubscribe } from './admin-api'
+
+export type { RemoteRestoreMember, RemoteRestoreMemberPlan, RemoteRestorePlan } from '../../core/snapshot/restore-script'
+import type { RemoteRestoreMember, RemoteRestorePlan } from '../../core/snapshot/restore-script'
+
+/** What the snapshot wizard asks for. */
+export interface TakeSnapshotRequest {
+  connectionId: string
+  /** Chosen by the renderer; progress events carry it. */
+  operationId: string
+  /** Hex ID of the member to stream from; empty = the current leader. */
+  memberId: string
+  /** Absolute path of the new file; an existing file is never overwritten. */
+  path: string
+}
+
+/** Pushed while a snapshot streams (at most twice a second, and once at the end). */
+export interface SnapshotProgressEvent {
+  operationId: string
+  bytes: number
+  elapsedMs: number
+  bytesPerSecond: number
+}
+
+/** `snapshot status` of a file, as `etcdctl snapshot status` prints it plus what Quorum knows. */
+export interface SnapshotFileStatus {
+  path: string
+  format: 'quorum-sqlite' | 'etcd-bbolt'
+  /** etcdctl's hash: crc32c of the buckets (etcd files) or the HashKV (Quorum files). */
+  hash: number
+  revision: number
+  /** MVCC records (every revision of every key), etcd's "total keys". */
+  totalKey: number
+  /** Database bytes (without the sha256 trailer). */
+  totalSize: number
+  fileSizeBytes: number
+  /** True when the file carries a sha256 trailer and it matched. */
+  hashVerified: boolean
+  /** Keys alive at `revision`; null when the format does not say without a restore. */
+  liveKeys: number | null
+}
+
+/** A snapshot the wizard saved. */
+export interface TakenSnapshot {
+  path: string
+  memberId: string
+  memberName: string
+  endpoint: string
+  sizeBytes: number
+  elapsedMs: number
+  /** sha256 of the database bytes (hex), checked against the server's trailer. */
+  sha256: string
+  status: SnapshotFileStatus
+}
+
+/** Verdict of "verify by test restore": the file restored into a throw-away member and read back. */
+export interface SnapshotVerifyReport {
+  passed: boolean
+  /** Why it failed, in plain words; empty when it passed. */
+  reason: string
+  /** True when the restored keys and HashKV were compared with the source member's at save time. */
+  comparedWithSource: boolean
+}
+
+/** Restore a snapshot file into a new local cluster. */
+export interface RestoreToLocalRequest {
+  path: string
+  /** a-z, 0-9 and `-`, at most 40 characters; must not exist yet. */
+  clusterName: string
+  size: 1 | 3 | 5
+}
+
+/** The remote-restore form. An empty `clusterToken` asks the service to generate a new one. */
+export interface RemoteRestoreRequest {
+  snapshotPath: string
+  members: RemoteRestoreMember[]
+  clusterToken: string
+  tool: 'etcdctl' | 'etcdutl'
+  bumpRevision: number
+}
+
+/** Guided operations; implemented by src-main/services/snapshots.ts, delegated by AdminService. */
+export interface WizardsApi {
+  /** A free path under the app's data dir for a new snapshot of the connection's cluster. */
+  suggestSnapshotPath(connectionId: string): Promise<Result<string>>
+  /** Streams a snapshot from one member to `path` (temp file + rename), pushing `onSnapshotProgress`. */
+  takeSnapshot(request: TakeSnapshotRequest): Promise<Result<TakenSnapshot>>
+  /** Reads a snapshot file (either format); a file that is not a snapshot fails with invalid_argument. */
+  getSnapshotStatus(path: string): Promise<Result<SnapshotFileStatus>>
+  /** Restores the file into a throw-away single member and compares what it serves. */
+  verifySnapshot(path: string): Promise<Result<SnapshotVerifyReport>>
+  /** Creates a new local cluster (new names, ports, token and cluster id) from the file and starts it. */
+  restoreSnapshotToLocal(request: RestoreToLocalRequest): Promise<Result<LocalClusterInfo>>
+  /** The per-member restore and start commands and a script for a remote etcd cluster. */
+  planRemoteRestore(request: RemoteRestoreRequest): Promise<Result<RemoteRestorePlan>>
+  onSnapshotProgress(listener: (event: SnapshotProgressEvent) => void): Unsubscribe
+}
+
+/** Request methods of WizardsApi, spread into the contract's method list. */
+export const WIZARD_METHOD_FLAGS = {
+  suggestSnapshotPath: true,
+  takeSnapshot: true,
+  getSnapshotStatus: true,
+  verifySnapshot: true,
+  restoreSnapshotToLocal: true,
+  planRemoteRestore: true,
+} as const satisfies Record<Exclude<keyof WizardsApi, 'onSnapshotProgress'>, true>
+
+/** Events of WizardsApi, spread into the contract's event list. */
+export const WIZARD_EVENT_FLAGS = { onSnapshotProgress: true } as const
