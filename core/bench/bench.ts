@@ -28,6 +28,10 @@ export interface BenchOptions {
   /** Keys of the bulk load (Txn of 100 puts, 8 in flight). */
   bulkKeys: number
   engines: ClusterEngine[]
+  /** Scenario names to run (see SCENARIOS); all when empty. */
+  scenarios?: string[]
+  /** Stop members gracefully (SIGTERM) instead of killing them, so `--cpu-prof` profiles get written. */
+  gracefulStop?: boolean
   quorumCommand: MemberCommand
   log: (line: string) => void
 }
@@ -90,36 +94,42 @@ async function leaderFirst(urls: string[]): Promise<string[]> {
   return [...statuses.filter((s) => s.isLeader), ...statuses.filter((s) => !s.isLeader)].map((s) => s.url)
 }
 
-/** Runs every scenario against one started cluster. */
+/** Scenario names accepted by `BenchOptions.scenarios` (`quorum bench --scenarios`), in run order. */
+export const SCENARIOS = ['put-seq', 'put-conc', 'range-lin', 'range-ser', 'txn-cas', 'bulk'] as const
+
+/** Runs the selected scenarios against one started cluster. */
 async function runScenarios(urls: string[], options: BenchOptions): Promise<ScenarioResult[]> {
   const ordered = await leaderFirst(urls)
   const conns = Array.from({ length: 4 }, (_, i) => new H2UnaryClient(ordered[i % ordered.length]))
   const leader = new H2UnaryClient(ordered[0])
   const random = () => key(Math.floor(Math.random() * KEY_SPACE))
   const put = (client: H2UnaryClient) => client.call(KV.Put, { key: random(), value: VALUE } as never)
+  const selected = (name: (typeof SCENARIOS)[number]) => !options.scenarios?.length || options.scenarios.includes(name)
   const results: ScenarioResult[] = []
   try {
-    results.push(await load('put-seq (1 client)', 1, options, () => put(leader)))
-    results.push(await load('put-conc (64 in flight)', 64, options, (w) => put(conns[w % 4])))
+    if (selected('put-seq')) results.push(await load('put-seq (1 client)', 1, options, () => put(leader)))
+    if (selected('put-conc')) results.push(await load('put-conc (64 in flight)', 64, options, (w) => put(conns[w % 4])))
     const range = (serializable: boolean) => (w: number) => conns[w % 4].call(KV.Range, { key: random(), serializable } as never) as Promise<RangeResponse>
-    results.push(await load('range-lin (64 in flight)', 64, options, range(false)))
-    results.push(await load('range-ser (64 in flight)', 64, options, range(true)))
-    const revisions = await Promise.all(
-      Array.from({ length: 64 }, async (_, w) => Number((await leader.call(KV.Put, { key: Buffer.from(`cas/${w}`), value: VALUE } as never)).header?.revision)),
-    )
-    results.push(
-      await load('txn-cas (64 in flight)', 64, options, async (w) => {
-        const casKey = Buffer.from(`cas/${w}`)
-        const response = await conns[w % 4].call(KV.Txn, {
-          compare: [{ result: CompareResult.EQUAL, target: TARGET_MOD, key: casKey, mod_revision: String(revisions[w]), target_union: 'mod_revision' }],
-          success: [{ request_put: { key: casKey, value: VALUE }, request: 'request_put' }],
-          failure: [],
-        } as never)
-        if (!response.succeeded) throw new Error('cas lost')
-        revisions[w] = Number(response.header?.revision)
-      }),
-    )
-    results.push(await bulkLoad(conns, options))
+    if (selected('range-lin')) results.push(await load('range-lin (64 in flight)', 64, options, range(false)))
+    if (selected('range-ser')) results.push(await load('range-ser (64 in flight)', 64, options, range(true)))
+    if (selected('txn-cas')) {
+      const revisions = await Promise.all(
+        Array.from({ length: 64 }, async (_, w) => Number((await leader.call(KV.Put, { key: Buffer.from(`cas/${w}`), value: VALUE } as never)).header?.revision)),
+      )
+      results.push(
+        await load('txn-cas (64 in flight)', 64, options, async (w) => {
+          const casKey = Buffer.from(`cas/${w}`)
+          const response = await conns[w % 4].call(KV.Txn, {
+            compare: [{ result: CompareResult.EQUAL, target: TARGET_MOD, key: casKey, mod_revision: String(revisions[w]), target_union: 'mod_revision' }],
+            success: [{ request_put: { key: casKey, value: VALUE }, request: 'request_put' }],
+            failure: [],
+          } as never)
+          if (!response.succeeded) throw new Error('cas lost')
+          revisions[w] = Number(response.header?.revision)
+        }),
+      )
+    }
+    if (selected('bulk')) results.push(await bulkLoad(conns, options))
   } finally {
     for (const client of [...conns, leader]) client.close()
   }
@@ -161,7 +171,7 @@ export async function benchEngine(engine: ClusterEngine, options: BenchOptions):
   try {
     return await runScenarios(cluster.activeMembers().map((m) => m.clientURL), options)
   } finally {
-    for (const member of cluster.activeMembers()) await cluster.kill(member.name).catch(() => undefined)
+    for (const member of cluster.activeMembers()) await (options.gracefulStop ? cluster.stop(member.name) : cluster.kill(member.name)).catch(() => undefined)
     rmSync(dir, { recursive: true, force: true })
   }
 }

@@ -1,5 +1,6 @@
+import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { runBench } from '../../bench/bench'
+import { runBench, SCENARIOS } from '../../bench/bench'
 import { defaultQuorumCommand } from '../../cluster/launcher'
 import type { ClusterEngine } from '../../cluster/manifest'
 
@@ -13,14 +14,20 @@ export function registerBenchCommand(program: Command): void {
     .option('--warmup <s>', 'warmup seconds per scenario', '1')
     .option('--bulk-keys <n>', 'keys of the bulk-load scenario', '100000')
     .option('--engines <list>', 'engines to run, comma-separated (etcd,quorum)', 'etcd,quorum')
-    .action(async (options: { size: string; duration: string; warmup: string; bulkKeys: string; engines: string }) => {
+    .option('--scenarios <list>', `scenarios to run, comma-separated (${SCENARIOS.join(',')}); default all`, '')
+    .option('--profile-dir <dir>', 'run Quorum members under `node --cpu-prof` writing .cpuprofile files to DIR (stops them gracefully)')
+    .action(async (options: { size: string; duration: string; warmup: string; bulkKeys: string; engines: string; scenarios: string; profileDir?: string }) => {
+      const command = defaultQuorumCommand()
+      if (options.profileDir) command.args.unshift('--cpu-prof', `--cpu-prof-dir=${resolve(options.profileDir)}`)
       const table = await runBench({
         size: Number(options.size),
         durationSeconds: Number(options.duration),
         warmupSeconds: Number(options.warmup),
         bulkKeys: Number(options.bulkKeys),
         engines: options.engines.split(',') as ClusterEngine[],
-        quorumCommand: defaultQuorumCommand(),
+        scenarios: options.scenarios.split(',').filter((name) => name !== ''),
+        gracefulStop: options.profileDir !== undefined,
+        quorumCommand: command,
         log: (line) => console.error(line),
       })
       console.log(table)
