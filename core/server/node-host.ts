@@ -9,6 +9,7 @@ import {
   type HardState,
   type Message,
   type NodeId,
+  type Ready,
   type ReadState,
   type Snapshot,
   type SoftState,
@@ -79,24 +80,37 @@ export interface NodeHostOptions {
 }
 
 /**
+ * Message types a leader may send before its own log write of the same Ready is durable. Raft thesis
+ * §10.2.1: the leader writes its log in parallel with replicating it; an entry still counts as committed only
+ * once a quorum has it durably, and the leader applies nothing of a later Ready before this write is done.
+ * etcd compat: etcdserver raft.go sends the leader's messages before saving the Ready to the WAL.
+ */
+const LEADER_EARLY_TYPES = new Set<MessageType>([MessageType.MsgApp, MessageType.MsgHeartbeat])
+
+/**
  * Drives one RawNode. The only place that orders I/O; for every Ready, in this order:
  *
+ *   0. leader only: send MsgApp/MsgHeartbeat, and let the socket flush before 1 (Raft thesis §10.2.1)
  *   1. one durable transaction: snapshot + entries + hard state, then the committed entries applied in log
  *      order with the applied index                          (Raft §5: state is durable before messages)
- *   2. send messages                                          (only after 1 is on disk)
+ *   2. send the other messages                                (only after 1 is on disk: acks, votes)
  *   3. advance(), then tell waiters what was applied
  *
  * Persisting and applying in one transaction costs one fsync per Ready instead of two; it is safe because
  * applying only reads entries that are committed, hence already durable on a quorum, and it is atomic.
  * Ticks come from a timer; Readies are processed on the next turn of the event loop after any input
- * (`step`, `propose`, tick), so proposals that arrive together are persisted in one write (batching).
- * Everything is synchronous (better-sqlite3), so no input interleaves with a Ready in progress.
+ * (`step`, `propose`, tick), so proposals that arrive together are persisted in one write (group commit), and
+ * everything that arrives while a write is in flight goes into the next one. Everything is synchronous
+ * (better-sqlite3); the only gap is the one between 0 and 1, in which inputs may be stepped into Raft but no
+ * other Ready is taken (RawNode allows step between ready() and advance()).
  */
 export class NodeHost {
   private readonly options: NodeHostOptions
   private tickTimer: NodeJS.Timeout | null = null
   private scheduled = false
   private stopped = false
+  /** A leader Ready whose messages went out and whose write waits for the socket flush (step 0 -> 1). */
+  private inFlight: Ready | null = null
   private appliedIndex: number
   private snapshotIndex: number
   private leader: NodeId = 0n
@@ -161,11 +175,11 @@ export class NodeHost {
 
   /** Schedules Ready processing for the next turn of the event loop (coalescing repeated calls). */
   kick(): void {
-    if (this.scheduled || this.stopped) return
+    if (this.scheduled || this.stopped || this.inFlight) return
     this.scheduled = true
     setImmediate(() => {
       this.scheduled = false
-      this.processReadies()
+      this.processReadies(true)
     })
   }
 
@@ -176,10 +190,15 @@ export class NodeHost {
     this.tickTimer = null
   }
 
-  /** Processes every available Ready now (tests and shutdown call it directly). */
-  processReadies(): void {
-    const { node, store, transport } = this.options
+  /**
+   * Processes every available Ready now (tests and shutdown call it directly, synchronously). With
+   * `pipelined`, a leader's Ready sends its MsgApp/MsgHeartbeat first and finishes on the next turn of the
+   * event loop, so that the followers write while this member writes.
+   */
+  processReadies(pipelined = false): void {
+    const { node, transport } = this.options
     try {
+      if (this.inFlight) this.finishReady(this.inFlight)
       while (!this.stopped && node.hasReady()) {
         const ready = node.ready()
         if (ready.softState) {
@@ -188,34 +207,52 @@ export class NodeHost {
           this.options.onSoftState?.(ready.softState)
         }
         if (ready.hardState) this.term = ready.hardState.term
-        const started = performance.now()
-        const committed = ready.committedEntries.filter((entry) => entry.index > this.appliedIndex)
-        if (ready.hardState || ready.entries.length > 0 || ready.snapshot || committed.length > 0) {
-          store.commitReady(
-            { hardState: ready.hardState, entries: ready.entries, snapshot: ready.snapshot, committedEntries: committed },
-            (change) => node.applyConfChange(change),
-          )
+        const hasWrite = ready.hardState !== undefined || ready.entries.length > 0 || ready.snapshot !== undefined
+        if (pipelined && this.role === StateType.Leader && hasWrite && ready.messages.some((m) => LEADER_EARLY_TYPES.has(m.type))) {
+          transport.send(ready.messages.filter((m) => LEADER_EARLY_TYPES.has(m.type)))
+          ready.messages = ready.messages.filter((m) => !LEADER_EARLY_TYPES.has(m.type))
+          this.inFlight = ready
+          setImmediate(() => this.processReadies(true))
+          return
         }
-        const commitMs = performance.now() - started
-        transport.send(ready.messages.map((m) => (m.type === MessageType.MsgSnap && store.snapshotMessage ? store.snapshotMessage(m, node.status().config) : m)))
-        if (ready.snapshot) {
-          this.appliedIndex = ready.snapshot.metadata.index
-          this.snapshotIndex = this.appliedIndex
-        }
-        if (committed.length > 0) {
-          assert(committed[0].index === this.appliedIndex + 1, () => `apply gap: entry ${committed[0].index} after applied ${this.appliedIndex}`)
-          this.appliedIndex = committed[committed.length - 1].index
-        }
-        if (ready.readStates.length > 0) this.options.onReadStates?.(ready.readStates)
-        node.advance()
-        if (committed.length > 0 || ready.snapshot) this.options.onApplied?.(this.appliedIndex)
-        this.options.onTimings?.({ commitMs, entries: ready.entries.length, committed: committed.length })
-        this.maybeSnapshot()
+        this.finishReady(ready)
       }
     } catch (error) {
       this.stop()
       this.options.onFatal?.(error as Error)
     }
+  }
+
+  /** Steps 1-3 of a Ready (see the class comment). */
+  private finishReady(ready: Ready): void {
+    const { node, store, transport } = this.options
+    this.inFlight = null
+    if (this.stopped) return
+    const started = performance.now()
+    const committed = ready.committedEntries.filter((entry) => entry.index > this.appliedIndex)
+    if (ready.hardState || ready.entries.length > 0 || ready.snapshot || committed.length > 0) {
+      store.commitReady(
+        { hardState: ready.hardState, entries: ready.entries, snapshot: ready.snapshot, committedEntries: committed },
+        (change) => node.applyConfChange(change),
+      )
+    }
+    const commitMs = performance.now() - started
+    if (ready.messages.length > 0) {
+      transport.send(ready.messages.map((m) => (m.type === MessageType.MsgSnap && store.snapshotMessage ? store.snapshotMessage(m, node.status().config) : m)))
+    }
+    if (ready.snapshot) {
+      this.appliedIndex = ready.snapshot.metadata.index
+      this.snapshotIndex = this.appliedIndex
+    }
+    if (committed.length > 0) {
+      assert(committed[0].index === this.appliedIndex + 1, () => `apply gap: entry ${committed[0].index} after applied ${this.appliedIndex}`)
+      this.appliedIndex = committed[committed.length - 1].index
+    }
+    if (ready.readStates.length > 0) this.options.onReadStates?.(ready.readStates)
+    node.advance()
+    if (committed.length > 0 || ready.snapshot) this.options.onApplied?.(this.appliedIndex)
+    this.options.onTimings?.({ commitMs, entries: ready.entries.length, committed: committed.length })
+    this.maybeSnapshot()
   }
 
   private maybeSnapshot(): void {

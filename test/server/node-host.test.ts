@@ -36,6 +36,7 @@ class RecordingStore implements HostStore {
       this.applied = entry.index
     }
     this.events.push(`persist:${work.entries.map((e) => e.index).join(',')}`)
+    if (work.committedEntries.length > 0) this.events.push(`apply:${work.committedEntries.map((e) => e.index).join(',')}`)
   }
   createSnapshot(index: number, confState: ConfState, compactIndex: number): void {
     this.storage.createSnapshot(index, confState, new Uint8Array())
@@ -104,18 +105,30 @@ describe('node host Ready loop', () => {
     expect(new Set([...nodes.values()].map(({ host }) => host.leaderId)).size).toBe(1)
   })
 
-  it('persists and applies in one transaction before sending the messages of the same Ready', async () => {
+  it('a follower persists before it acks; the leader sends MsgApp before its own write but applies after it (Raft thesis §10.2.1)', async () => {
     const nodes = cluster(3)
     const leader = await leaderOf(nodes)
-    const entry = [...nodes.values()].find(({ host }) => host === leader)!
-    entry.events.length = 0
+    const entries = [...nodes.values()]
+    const leaderEntry = entries.find(({ host }) => host === leader)!
+    const follower = entries.find(({ host }) => host !== leader)!
+    await until(() => leader.applied >= 2 && entries.every(({ host }) => host.applied === leader.applied))
+    for (const { events } of entries) events.length = 0
+    const target = String(leader.applied + 1)
     leader.node.propose(new TextEncoder().encode('ordered'))
     leader.kick()
-    await until(() => entry.sm.values.includes('ordered'))
-    const firstPersist = entry.events.findIndex((event) => event.startsWith('persist:') && event !== 'persist:')
-    const firstSend = entry.events.findIndex((event) => event.startsWith('send:') && event !== 'send:0')
-    expect(firstPersist).toBeGreaterThanOrEqual(0)
-    expect(firstPersist).toBeLessThan(firstSend)
+    await until(() => entries.every(({ sm }) => sm.values.includes('ordered')))
+    const persistOf = (events: string[]) => events.findIndex((event) => event.startsWith('persist:') && event.slice(8).split(',').includes(target))
+    const applyOf = (events: string[]) => events.findIndex((event) => event.startsWith('apply:') && event.slice(6).split(',').includes(target))
+    const sendBefore = (events: string[], to: number) => events.some((event, i) => i < to && event.startsWith('send:') && event !== 'send:0')
+    // follower: the MsgAppResp goes out right after its write of the entry, in the same Ready
+    const followerPersist = persistOf(follower.events)
+    expect(followerPersist).toBeGreaterThanOrEqual(0)
+    expect(follower.events.slice(followerPersist + 1).find((event) => !event.startsWith('apply:'))).toMatch(/^send:[1-9]/)
+    // leader: the MsgApp goes out before its own write; the entry is applied only in a later write
+    const leaderPersist = persistOf(leaderEntry.events)
+    expect(leaderPersist).toBeGreaterThanOrEqual(0)
+    expect(sendBefore(leaderEntry.events, leaderPersist)).toBe(true)
+    expect(applyOf(leaderEntry.events)).toBeGreaterThan(leaderPersist + 1)
   })
 
   it('batches proposals made in one turn of the event loop into one persisted write', async () => {
