@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
-import { authorityFixingDuplex } from './h2-authority'
+import type { Duplex } from 'node:stream'
+import { authorityFixingDuplex, classifyFirstHeaderBlock } from './h2-authority'
 import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls'
 import { ServerCredentials, type Server as GrpcServer } from '@grpc/grpc-js'
 
@@ -12,6 +13,54 @@ import { ServerCredentials, type Server as GrpcServer } from '@grpc/grpc-js'
 //                             └─ else ▶ node:http request handler
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
+/**
+ * How long to wait for a client's first header block after its preface. Node clients send it right away;
+ * grpc-go waits for the server's SETTINGS first, so its connections take the rewriting path after this.
+ */
+const FIRST_HEADERS_WAIT_MS = 10
+/** Bytes a client may send before its first header block is complete (beyond: rewriting path). */
+const FIRST_HEADERS_MAX_BYTES = 64 * 1024
+
+/**
+ * Hands an HTTP/2 connection to grpc-js once its first header block shows whether its :authority needs the
+ * scheme rewrite (h2-authority.ts). Clean connections are given to node:http2 as they are (it re-reads the
+ * bytes read here from the socket's buffer and then reads natively, which is far cheaper than the rewriting
+ * Duplex); others, and clients that send no header block within FIRST_HEADERS_WAIT_MS, get the Duplex.
+ */
+function injectH2(socket: Socket, head: Buffer, inject: (connection: Socket | Duplex) => void): void {
+  let buffered = head
+  let decided = false
+  const decide = (clean: boolean) => {
+    if (decided) return
+    decided = true
+    clearTimeout(timer)
+    socket.off('data', onData)
+    socket.pause()
+    if (clean) {
+      socket.unshift(buffered)
+      inject(socket)
+    } else {
+      inject(authorityFixingDuplex(socket, buffered))
+    }
+  }
+  const classify = () => {
+    if (buffered.length > FIRST_HEADERS_MAX_BYTES) return decide(false)
+    try {
+      const verdict = classifyFirstHeaderBlock(buffered)
+      if (verdict !== 'wait') decide(verdict === 'clean')
+    } catch {
+      decide(false)
+    }
+  }
+  const onData = (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk])
+    classify()
+  }
+  const timer = setTimeout(() => decide(false), FIRST_HEADERS_WAIT_MS)
+  socket.on('data', onData)
+  socket.resume()
+  classify()
+}
 
 export interface ClientListenerOptions {
   url: URL
@@ -36,7 +85,7 @@ export async function listenClientUrl(options: ClientListenerOptions): Promise<C
   const sockets = new Set<Socket>()
 
   const route = (socket: Socket | TLSSocket, isH2: boolean) => {
-    if (isH2) injector.injectConnection(authorityFixingDuplex(socket, Buffer.alloc(0)))
+    if (isH2) injectH2(socket, Buffer.alloc(0), (connection) => injector.injectConnection(connection as Socket))
     else http.emit('connection', socket)
   }
 
@@ -67,7 +116,7 @@ export async function listenClientUrl(options: ClientListenerOptions): Promise<C
         socket.off('data', onData)
         socket.pause()
         if (isH2Prefix) {
-          injector.injectConnection(authorityFixingDuplex(socket, buffered))
+          injectH2(socket, buffered, (connection) => injector.injectConnection(connection as Socket))
         } else {
           socket.unshift(buffered)
           http.emit('connection', socket)

@@ -4,9 +4,11 @@ import hpack from 'hpack.js'
 
 // etcd compat: etcdctl 3.4 dials maintenance endpoints as `passthrough:///http://host:port`, so its requests
 // carry `:authority: http://host:port`. Go's gRPC server accepts that; node:http2 (nghttp2) rejects it with
-// PROTOCOL_ERROR. This stream sits between the socket and grpc-js and rewrites the client's HEADERS: it
-// decodes every header block (HPACK state is per connection, so all blocks are re-encoded, not only bad
-// ones), strips a scheme from :authority, and re-encodes with its own compressor. Other frames pass through.
+// PROTOCOL_ERROR. Such connections go through a stream that sits between the socket and grpc-js and rewrites
+// the client's HEADERS: it decodes every header block (HPACK state is per connection, so all blocks are
+// re-encoded, not only bad ones), strips a scheme from :authority, and re-encodes with its own compressor.
+// Other frames pass through. Connections whose first header block is clean skip all this (see
+// classifyFirstHeaderBlock and client-listener.ts): node:http2 then reads the socket natively.
 //
 //   frame = length(24) type(8) flags(8) R+stream(32) payload ; HEADERS = 0x1, CONTINUATION = 0x9
 
@@ -35,6 +37,55 @@ function frameHeader(length: number, type: number, flags: number, streamId: numb
   header.writeUInt8(flags, 4)
   header.writeUInt32BE(streamId & 0x7fffffff, 5)
   return header
+}
+
+/** A scheme in front of an :authority value (`http://host:port`). */
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i
+
+/**
+ * Looks at the first bytes of a plaintext HTTP/2 connection (preface included) for the client's first header
+ * block. 'clean': its :authority carries no scheme, so the connection can go to node:http2 untouched (HPACK
+ * state is per connection and clients keep one :authority per connection, as grpc-go and node do);
+ * 'rewrite': it does; 'wait': no complete header block yet. Throws H2FramingError on bad framing.
+ */
+export function classifyFirstHeaderBlock(bytes: Buffer): 'clean' | 'rewrite' | 'wait' {
+  let offset = PREFACE_LENGTH
+  const fragments: Buffer[] = []
+  while (offset + FRAME_HEADER <= bytes.length) {
+    const length = bytes.readUIntBE(offset, 3)
+    if (offset + FRAME_HEADER + length > bytes.length) return 'wait'
+    const type = bytes.readUInt8(offset + 3)
+    const flags = bytes.readUInt8(offset + 4)
+    const payload = bytes.subarray(offset + FRAME_HEADER, offset + FRAME_HEADER + length)
+    offset += FRAME_HEADER + length
+    if (type === TYPE_HEADERS) {
+      let start = 0
+      let end = payload.length
+      if (flags & FLAG_PADDED) {
+        start = 1
+        end -= payload.readUInt8(0)
+      }
+      if (flags & FLAG_PRIORITY) start += 5
+      if (end < start) throw new H2FramingError('bad HEADERS padding')
+      fragments.push(payload.subarray(start, end))
+    } else if (type === TYPE_CONTINUATION && fragments.length > 0) {
+      fragments.push(payload)
+    } else if (fragments.length > 0) {
+      throw new H2FramingError('frame inside an open header block')
+    }
+    if (fragments.length > 0 && flags & FLAG_END_HEADERS) {
+      const decoder = hpack.decompressor.create({ table: { size: TABLE_SIZE } })
+      decoder.write(Buffer.concat(fragments))
+      let failure: Error | undefined
+      decoder.execute((error) => (failure = error ?? undefined))
+      if (failure) throw new H2FramingError(`bad header block: ${failure.message}`)
+      for (let field = decoder.read(); field !== null; field = decoder.read()) {
+        if (field.name === ':authority' && SCHEME.test(field.value)) return 'rewrite'
+      }
+      return 'clean'
+    }
+  }
+  return 'wait'
 }
 
 /** Rewrites client→server HTTP/2 bytes; feed with `push`, which returns the bytes to forward. */
@@ -99,7 +150,7 @@ export class AuthorityRewriter {
     if (failure) throw new H2FramingError(`bad header block: ${failure.message}`)
     const headers: Array<{ name: string; value: string }> = []
     for (let field = this.decoder.read(); field !== null; field = this.decoder.read()) {
-      const value = field.name === ':authority' ? field.value.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/+$/, '') : field.value
+      const value = field.name === ':authority' ? field.value.replace(SCHEME, '').replace(/\/+$/, '') : field.value
       headers.push({ name: field.name, value })
     }
     this.encoder.write(headers)
