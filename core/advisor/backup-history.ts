@@ -19,3 +19,26 @@ export class NoBackupHistory implements BackupHistory {
     return null
   }
 }
+
+/** The part of a recorded backup run the advisor reads (core/storage BackupRunRecord has these fields). */
+export interface BackupRunFacts {
+  status: 'ok' | 'failed'
+  finishedMs: number
+  drillResult: 'pass' | 'fail' | null
+}
+
+/**
+ * The advisor's view of the backup service's recorded runs of ONE cluster (the caller picks the runs, e.g.
+ * `history.list(name)`, so the advisor's cluster key is not used). A drill runs right after its backup and
+ * the record keeps no drill time, so a passing drill is dated by its backup's end.
+ */
+export function backupHistoryFromRuns(runs: () => readonly BackupRunFacts[]): BackupHistory {
+  const newest = (match: (run: BackupRunFacts) => boolean): Date | null => {
+    const times = runs().filter(match).map((run) => run.finishedMs)
+    return times.length === 0 ? null : new Date(Math.max(...times))
+  }
+  return {
+    lastSuccessfulBackup: () => newest((run) => run.status === 'ok'),
+    lastPassingDrill: () => newest((run) => run.status === 'ok' && run.drillResult === 'pass'),
+  }
+}

@@ -3,7 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { advise } from '../../core/advisor/advisor'
 import type { BackupHistory } from '../../core/advisor/backup-history'
 import type { AdvisorReport, Finding } from '../../core/advisor/types'
+import { backupHistoryFromRuns } from '../../core/advisor/backup-history'
+import { BackupService } from '../../core/backup/service'
+import { clientSnapshotSource } from '../../core/backup/source'
 import { LocalCluster } from '../../core/cluster/launcher'
+import { clusterClient } from '../../core/cluster/membership-ops'
+import { systemClock } from '../../core/util/clock'
 import { tempDir } from '../support/temp-dir'
 
 // Needs `npm run build` (members run build/bin/quorum.mjs node; the CLI test runs `quorum advise`).
@@ -18,19 +23,21 @@ function endpointsOf(cluster: LocalCluster): string[] {
 }
 
 describe('advisor against local Quorum clusters', () => {
-  const dirs = [tempDir('quorum-advise-3-'), tempDir('quorum-advise-2-')]
+  const dirs = [tempDir('quorum-advise-3-'), tempDir('quorum-advise-2-'), tempDir('quorum-advise-tls-')]
   let three: LocalCluster
   let two: LocalCluster
+  let secure: LocalCluster
 
   beforeAll(async () => {
-    ;[three, two] = await Promise.all([
+    ;[three, two, secure] = await Promise.all([
       LocalCluster.up({ dir: `${dirs[0].path}/c`, size: 3, quorumCommand }),
       LocalCluster.up({ dir: `${dirs[1].path}/c`, size: 2, quorumCommand }),
+      LocalCluster.up({ dir: `${dirs[2].path}/c`, size: 3, quorumCommand, tls: true, healthTimeoutMs: 60_000 }),
     ])
-  }, 60_000)
+  }, 90_000)
 
   afterAll(async () => {
-    await Promise.all([three?.down(), two?.down()])
+    await Promise.all([three?.down(), two?.down(), secure?.down()])
     for (const dir of dirs) dir.remove()
   })
 
@@ -88,6 +95,44 @@ describe('advisor against local Quorum clusters', () => {
     expect(findings.get('backup-recent')).toMatchObject({ severity: 'ok', title: 'Last successful backup 2 h ago' })
     expect(findings.get('restore-drill')).toMatchObject({ severity: 'ok', title: 'Last passing restore drill 72 h ago' })
   })
+
+  it('a 3-member mTLS cluster with a fresh backup and a passing restore drill: no critical finding', async () => {
+    const tls = secure.manifest.tls!
+    const client = clusterClient(secure)
+    const service = new BackupService({
+      cluster: 'secure',
+      dest: `${dirs[2].path}/backups`,
+      source: clientSnapshotSource(client, endpointsOf(secure)),
+      clock: systemClock,
+      retention: { keepLast: 1 },
+      drill: true,
+      restoreDrill: { quorumCommand, tmpDir: dirs[2].path },
+    })
+    try {
+      for (let i = 0; i < 20; i++) await client.kv.put(`advise/${i}`, String(i))
+      const run = await service.runOnce()
+      expect(run.drill).toMatchObject({ passed: true })
+      const report = await advise({
+        endpoints: endpointsOf(secure),
+        tls: { caFile: tls.caFile, certFile: tls.clientCertFile, keyFile: tls.clientKeyFile },
+        backupHistory: backupHistoryFromRuns(() => service.history.list('secure')),
+      })
+      const findings = byId(report)
+      expect(report.findings.filter((f) => f.severity === 'critical').map((f) => `${f.id}: ${f.title}`)).toEqual([])
+      expect(findings.get('member-count')).toMatchObject({ severity: 'ok', title: '3 members: tolerates 1 failure(s)' })
+      expect(findings.get('client-tls')).toMatchObject({ severity: 'ok', title: 'Client traffic uses TLS on all 3 URL(s)', fix: null })
+      expect(findings.get('peer-tls')).toMatchObject({ severity: 'ok', fix: null })
+      expect(findings.get('auth')).toMatchObject({ severity: 'ok', title: 'Clients are authenticated (client certificates)', evidence: { clientCertRequired: true } })
+      expect(findings.get('backup-recent')).toMatchObject({ severity: 'ok', title: 'Last successful backup 0 h ago', fix: null })
+      expect(findings.get('restore-drill')).toMatchObject({ severity: 'ok', title: 'Last passing restore drill 0 h ago', fix: null })
+      expect(findings.get('metrics-reachable')?.severity).toBe('ok')
+      // The generated certificates are valid for a year: nothing expires within 30 days.
+      expect(findings.get('cert-expiry')?.severity).toBe('ok')
+    } finally {
+      await service.close()
+      client.close()
+    }
+  }, 60_000)
 
   it('`quorum advise` on a plain 2-member cluster: even count, no TLS, no backup; exit 1', () => {
     const cli = (format: string) =>
