@@ -21,8 +21,10 @@ export function registerLeaseService(server: Server, member: Member): void {
       return { header: member.header(), ID: String(granted.id), TTL: String(granted.ttlSeconds), error: '' }
     }),
     LeaseRevoke: unary(member, SERVICE, 'LeaseRevoke', async (request: pb.LeaseRevokeRequest) => {
-      await member.propose('lease_revoke', { ID: request.ID })
-      return { header: member.header() }
+      // etcd compat: the header carries the revision the revoke produced (etcd fills it in the applier), not
+      // the store's revision when the answer is sent, which later writes may already have moved on.
+      const revision = (await member.propose('lease_revoke', { ID: request.ID })) as number
+      return { header: member.header(revision) }
     }),
     LeaseTimeToLive: unary(member, SERVICE, 'LeaseTimeToLive', async (request: pb.LeaseTimeToLiveRequest) => {
       if (!member.isLeader) return forwardUnary<pb.LeaseTimeToLiveResponse>(member, SERVICE, 'LeaseTimeToLive', request)

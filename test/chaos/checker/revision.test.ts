@@ -140,6 +140,20 @@ describe('lease expiry check', () => {
     expect(report.stats.leaseExpiries).toBe(1)
   })
 
+  it('blames a revoke answered with a later revision for the header, not the lease (the Quorum pause-leader seed 11 case)', () => {
+    const h = new ScriptedHistory()
+    const grant = h.op(0, 0, 1, { kind: 'leaseGrant', ttlSeconds: 3 })
+    const leaseId = grant.response?.kind === 'leaseGrant' ? grant.response.leaseId : ''
+    h.op(0, 2, 3, put('lease/a', 'v1', leaseId))
+    const revoke = h.op(0, 10, 20, { kind: 'leaseRevoke', leaseId }) // deletes lease/a at revision 3
+    h.op(1, 11, 20, put('b', 'v2')) // applied in the same batch, at revision 4
+    Object.assign(revoke, { response: { kind: 'leaseRevoke', revision: 4 } }) // the header the old server sent
+    const report = checkHistory(h.history())
+    expect(report.violations.map((v) => v.code)).toEqual(['wrong-effects'])
+    expect(report.violations[0].message).toMatch(/acknowledged with revision 4 but took effect at revision 3/)
+    expect(report.stats.leaseExpiries).toBe(0)
+  })
+
   it('flags a key that disappears before TTL elapsed since the last keep-alive', () => {
     const h = new ScriptedHistory()
     const grant = h.op(0, 0, 1, { kind: 'leaseGrant', ttlSeconds: 2 })

@@ -187,6 +187,7 @@ export function checkRevisions(history: History): RevisionCheck {
   const expiries: LeaseExpiry[] = []
   const state: State = new Map()
   const writerOf = (kv: KeyValue | null | undefined) => (kv ? attribution.get(kv.modRevision) : undefined)
+  const lateRevokes = ops.filter((o) => o.outcome === 'ok' && o.response !== undefined && o.request.kind === 'leaseRevoke')
   const unknownDeleters = ops.filter((o) => o.outcome === 'unknown' && (o.request.kind === 'delete' || o.request.kind === 'leaseRevoke' || o.request.kind === 'txn'))
 
   let lastRevision = Math.max(log.maxRevision, history.finalRevision ?? 0)
@@ -226,6 +227,9 @@ export function checkRevisions(history: History): RevisionCheck {
         const fits = (o: Operation) => keysText(expectedEvents(o, state, revision)) === deleted
         op = (ackedAt.get(revision) ?? []).find((o) => o.request.kind !== 'get' && !revisionOf.has(o.id) && fits(o))
         op ??= unknownDeleters.find((o) => !revisionOf.has(o.id) && realTime.before(o.call).revision < revision && fits(o))
+        // An acknowledged revoke of the lease whose header names a later revision: the server answered with the
+        // wrong revision (checkAttributed reports it). It cannot be an expiry, since the revoke then finds no lease.
+        op ??= lateRevokes.find((o) => !revisionOf.has(o.id) && o.response!.revision > revision && realTime.before(o.call).revision < revision && fits(o))
         const lease = op ? null : leaseOf(state, events)
         if (lease !== null) {
           expiries.push({ revision, leaseId: lease, keys: events.map((e) => e.kv.key) })
