@@ -3,6 +3,8 @@ import ConnectionsView from './views/ConnectionsView.vue'
 import ClusterOverviewView from './views/ClusterOverviewView.vue'
 import LocalClustersView from './views/LocalClustersView.vue'
 import KeysView from './views/KeysView.vue'
+import SnapshotWizardView from './views/wizards/SnapshotWizardView.vue'
+import RestoreWizardView from './views/wizards/RestoreWizardView.vue'
 import { useLocalClustersStore } from './stores/local-clusters'
 
 /** Routes. Hash history, so the same build works from file:// (Electron) and over HTTP (web mode). */
@@ -25,5 +27,7 @@ export const router = createRouter({
     { path: '/connections', name: 'connections', component: ConnectionsView },
     { path: '/clusters/:id', name: 'overview', component: ClusterOverviewView, props: true },
     { path: '/clusters/:id/keys', name: 'keys', component: KeysView, props: true },
+    { path: '/clusters/:id/snapshot', name: 'snapshot', component: SnapshotWizardView, props: true },
+    { path: '/restore', name: 'restore', component: RestoreWizardView },
   ],
 })

@@ -1,8 +1,10 @@
 // English UI strings: the one catalogue every visible string comes from. Placeholders are `{name}`.
 import { keysEn } from './keys'
+import { wizardsEn } from './wizards'
 
 export const en = {
   ...keysEn,
+  ...wizardsEn,
   'app.name': 'Quorum',
   'app.tagline': 'etcd cluster admin',
   'nav.connections': 'Connections',
