@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LocalCluster, type MemberCommand } from '../../core/cluster/launcher'
 import { currentLeader } from '../../core/cluster/membership-ops'
 import type { ManifestMember } from '../../core/cluster/manifest'
+import { freePorts } from '../../core/cluster/ports'
 import { etcdctl } from '../support/etcd'
 import { tempDir } from '../support/temp-dir'
 
@@ -35,16 +36,198 @@ function tamper(member: ManifestMember, key: string, value: string): void {
   }
 }
 
-describe('cluster operations on a shared Quorum cluster', () => {
+/**
+ * Masks what legitimately differs between two clusters in etcdctl's text output (URLs, IDs, sizes, timings,
+ * numbers, column padding) and sorts the lines (member order follows the random IDs).
+ */
+function maskText(text: string): string {
+  return text
+    .trim()
+    .replace(/ETCD_INITIAL_CLUSTER="([^"]*)"/g, (_, list: string) => `ETCD_INITIAL_CLUSTER="${list.split(',').sort().join(',')}"`)
+    .replace(/https?:\/\/127\.0\.0\.1:\d+/g, 'URL')
+    .replace(/\b[0-9a-f]{6,16}\b/g, 'ID')
+    .replace(/\d+(\.\d+)? ?[kMG]?B\b/g, 'SIZE')
+    .replace(/\d+(\.\d+)?(ns|µs|ms|s)\b/g, 'DURATION')
+    .replace(/\b\d+\b/g, 'N')
+    .replace(/-{2,}/g, '--')
+    .replace(/ {2,}/g, ' ')
+    .split('\n')
+    .map((line) => line.trimEnd())
+    .sort()
+    .join('\n')
+}
+
+/** The shape of etcdctl's JSON: keys (sorted), value types, masked strings; array elements sorted. */
+function jsonShape(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(jsonShape).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([key, inner]) => [key, jsonShape(inner)]))
+  }
+  if (typeof value === 'number') return 0
+  if (typeof value === 'string') return maskText(value)
+  return value
+}
+
+/** One etcdctl run, reduced to what must match between engines: exit status, masked stdout and stderr. */
+function masked(endpoints: string, args: string[]): { status: number | null; stdout: unknown; stderr: string } {
+  let out = etcdctl(endpoints, args)
+  // etcd refuses membership changes until every peer connection is 5 s old (mayAddMember: ErrUnhealthy).
+  for (let attempt = 0; attempt < 20 && out.stderr.includes('etcdserver: unhealthy cluster'); attempt++) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500)
+    out = etcdctl(endpoints, args)
+  }
+  const json = args.includes('json') && out.status === 0
+  // clientv3's own JSON log lines (retry warnings with random target names) are not part of the command's output.
+  const stderr = out.stderr.split('\n').filter((line) => !line.startsWith('{"level":')).join('\n')
+  return { status: out.status, stdout: json ? jsonShape(JSON.parse(out.stdout)) : maskText(out.stdout), stderr: maskText(stderr) }
+}
+
+/** Runs the same etcdctl command against both clusters (`args` may depend on the cluster) and returns both results. */
+function both(clusters: { quorum: LocalCluster; etcd: LocalCluster }, args: (cluster: LocalCluster) => string[], endpoints = (cluster: LocalCluster) => cluster.endpoints()) {
+  return { quorum: masked(endpoints(clusters.quorum), args(clusters.quorum)), etcd: masked(endpoints(clusters.etcd), args(clusters.etcd)) }
+}
+
+/** Records a member that `etcdctl member add` just added, so the launcher can start it (`existing` state). */
+async function recordAdded(cluster: LocalCluster, name: string, peerURL: string): Promise<ManifestMember> {
+  const [clientPort, metricsPort] = await freePorts(2)
+  const member: ManifestMember = {
+    name,
+    id: '',
+    clientURL: `http://127.0.0.1:${clientPort}`,
+    peerURL,
+    metricsURL: `http://127.0.0.1:${metricsPort}`,
+    dataDir: join(cluster.dir, name),
+    logFile: join(cluster.dir, `${name}.log`),
+    pid: 0,
+    bootstrapped: false,
+    added: true,
+  }
+  cluster.manifest.members.push(member)
+  cluster.save()
+  return member
+}
+
+describe('cluster operations on a shared Quorum cluster, compared with etcd 3.4', () => {
   const dir = tempDir('quorum-ops-')
+  const clusters = {} as { quorum: LocalCluster; etcd: LocalCluster }
   let quorum: LocalCluster
 
   beforeAll(async () => {
-    quorum = await LocalCluster.up({ dir: join(dir.path, 'quorum'), size: 3, quorumCommand, extraArgs: ['--experimental-corrupt-check-time', '1s'] })
+    const [q, e] = await Promise.allSettled([
+      LocalCluster.up({ dir: join(dir.path, 'quorum'), size: 3, quorumCommand, extraArgs: ['--experimental-corrupt-check-time', '1s'] }),
+      LocalCluster.up({ dir: join(dir.path, 'etcd'), size: 3, engine: 'etcd' }),
+    ])
+    if (q.status === 'fulfilled') clusters.quorum = quorum = q.value
+    if (e.status === 'fulfilled') clusters.etcd = e.value
+    if (q.status === 'rejected') throw q.reason
+    if (e.status === 'rejected') throw e.reason
   }, 90_000)
   afterAll(async () => {
-    await quorum?.down()
+    await Promise.all([clusters.quorum?.down(), clusters.etcd?.down()])
     dir.remove()
+  })
+
+  describe('etcdctl 3.4 output shapes (differential)', () => {
+    it.each([
+      ['member list'],
+      ['member list -w json'],
+      ['endpoint status --cluster'],
+      ['endpoint status --cluster -w json'],
+      ['endpoint health --cluster'],
+      ['endpoint health --cluster -w json'],
+      ['endpoint hashkv --cluster'],
+      ['endpoint hashkv --cluster -w json'],
+      ['alarm list'],
+      ['alarm list -w json'],
+      ['defrag --cluster'],
+    ])('etcdctl %s', (command) => {
+      const result = both(clusters, () => command.split(' '))
+      expect(result.quorum.status, result.quorum.stderr).toBe(0)
+      expect(result.quorum).toEqual(result.etcd)
+    })
+
+    it('etcdctl move-leader, member add/add --learner/promote/update/remove', async () => {
+      const leaderOf = async (cluster: LocalCluster) => (await currentLeader(cluster)).clientURL
+      const leaders = { quorum: await leaderOf(clusters.quorum), etcd: await leaderOf(clusters.etcd) }
+      const followerId = (cluster: LocalCluster, leaderUrl: string) => memberIds(cluster.endpoints()).get(cluster.activeMembers().find((m) => m.clientURL !== leaderUrl)!.name)!
+      const moved = both(clusters, (c) => ['move-leader', followerId(c, c === quorum ? leaders.quorum : leaders.etcd)])
+      expect(moved.quorum.stdout).toBe('Leadership transferred from ID to ID')
+      expect(moved.quorum).toEqual(moved.etcd)
+
+      // Distinct peer URLs for the voter and the learner: a member ID hashes the URLs and the second it was added.
+      const ports = await freePorts(4)
+      const peerOf = (c: LocalCluster) => `http://127.0.0.1:${c === quorum ? ports[0] : ports[1]}`
+      const voterPeerOf = (c: LocalCluster) => `http://127.0.0.1:${c === quorum ? ports[2] : ports[3]}`
+      const voter = both(clusters, (c) => ['member', 'add', 'member9', `--peer-urls=${voterPeerOf(c)}`])
+      expect(voter.quorum.status, voter.quorum.stderr).toBe(0)
+      expect(voter.quorum).toEqual(voter.etcd)
+      const removedVoter = both(clusters, (c) => ['member', 'remove', memberIds(c.endpoints()).get('') ?? 'missing'])
+      expect(removedVoter.quorum).toEqual(removedVoter.etcd)
+
+      const learner = both(clusters, (c) => ['member', 'add', 'member4', '--learner', `--peer-urls=${peerOf(c)}`])
+      expect(learner.quorum.status, learner.quorum.stderr).toBe(0)
+      expect(learner.quorum).toEqual(learner.etcd)
+      const listed = both(clusters, () => ['member', 'list'])
+      expect(listed.quorum).toEqual(listed.etcd)
+
+      for (const cluster of [clusters.quorum, clusters.etcd]) {
+        await recordAdded(cluster, 'member4', peerOf(cluster))
+        await cluster.start('member4', 60_000)
+      }
+      const idOf = (c: LocalCluster) => memberIds(c.endpoints()).get('member4')!
+      const promote = (c: LocalCluster) => masked(c.endpoints(), ['member', 'promote', idOf(c)])
+      let promoted = { quorum: promote(clusters.quorum), etcd: promote(clusters.etcd) }
+      for (let attempt = 0; attempt < 30 && (promoted.quorum.status !== 0 || promoted.etcd.status !== 0); attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 500))
+        promoted = { quorum: promoted.quorum.status === 0 ? promoted.quorum : promote(clusters.quorum), etcd: promoted.etcd.status === 0 ? promoted.etcd : promote(clusters.etcd) }
+      }
+      expect(promoted.quorum.stdout).toBe('Member ID promoted in cluster ID')
+      expect(promoted.quorum).toEqual(promoted.etcd)
+
+      const updated = both(clusters, (c) => ['member', 'update', idOf(c), `--peer-urls=${peerOf(c)}`])
+      expect(updated.quorum.stdout).toBe('Member ID updated in cluster ID')
+      expect(updated.quorum).toEqual(updated.etcd)
+
+      const removed = both(clusters, (c) => ['member', 'remove', idOf(c)], (c) => c.activeMembers().filter((m) => m.name !== 'member4').map((m) => m.clientURL).join(','))
+      expect(removed.quorum.stdout).toBe('Member ID removed from cluster ID')
+      expect(removed.quorum).toEqual(removed.etcd)
+      for (const cluster of [clusters.quorum, clusters.etcd]) {
+        cluster.member('member4').removed = true
+        cluster.save()
+        await cluster.stopIfRunning('member4')
+      }
+    }, 120_000)
+  })
+
+  describe('bad membership input gets etcd 3.4 errors and leaves the cluster unchanged', () => {
+    it('remove a non-member, promote a voter, duplicate peer URL, a learner beyond the limit, move-leader to a learner', async () => {
+      const learnerPeers = { quorum: `http://127.0.0.1:${(await freePorts(1))[0]}`, etcd: `http://127.0.0.1:${(await freePorts(1))[0]}` }
+      const added = both(clusters, (c) => ['member', 'add', 'pending', '--learner', `--peer-urls=${c === quorum ? learnerPeers.quorum : learnerPeers.etcd}`])
+      expect(added.quorum.status, added.quorum.stderr).toBe(0)
+      const before = both(clusters, () => ['member', 'list', '-w', 'json'])
+      const learnerId = (c: LocalCluster) => memberIds(c.endpoints()).get('')!
+      const voterId = (c: LocalCluster) => memberIds(c.endpoints()).get(c.activeMembers()[0].name)!
+      const leaderUrl = async (c: LocalCluster) => (await currentLeader(c)).clientURL
+      const leaders = { quorum: await leaderUrl(clusters.quorum), etcd: await leaderUrl(clusters.etcd) }
+      const cases: Array<[string, (c: LocalCluster) => string[], string]> = [
+        ['remove a non-member', () => ['member', 'remove', '1234abcd'], 'etcdserver: member not found'],
+        ['promote a voter', (c) => ['member', 'promote', voterId(c)], 'etcdserver: can only promote a learner member'],
+        ['duplicate peer URL', (c) => ['member', 'add', 'dup', `--peer-urls=${c.activeMembers()[1].peerURL}`], 'etcdserver: Peer URLs already exists'],
+        ['second learner', (c) => ['member', 'add', 'extra', '--learner', `--peer-urls=http://127.0.0.1:${c === quorum ? 1 : 2}`], 'etcdserver: too many learner members in cluster'],
+        ['move-leader to a learner', (c) => ['move-leader', learnerId(c)], 'etcdserver: bad leader transferee'],
+      ]
+      for (const [name, args, error] of cases) {
+        const result = both(clusters, args, (c) => (c === quorum ? leaders.quorum : leaders.etcd))
+        expect(result.quorum.status, name).not.toBe(0)
+        expect(result.quorum.stderr, name).toBe(`Error: ${error}`)
+        expect(result.quorum, name).toEqual(result.etcd)
+        const after = both(clusters, () => ['member', 'list', '-w', 'json'])
+        expect(after.quorum, name).toEqual(before.quorum)
+        expect(after.etcd, name).toEqual(before.etcd)
+      }
+      const cleanup = both(clusters, (c) => ['member', 'remove', learnerId(c)])
+      expect(cleanup.quorum).toEqual(cleanup.etcd)
+    }, 60_000)
   })
 
   describe('corruption check (etcd 3.4 corrupt.go)', () => {
@@ -80,6 +263,22 @@ describe('cluster operations on a shared Quorum cluster', () => {
       await new Promise((resolve) => setTimeout(resolve, 2500))
       expect(etcdctl(endpoints, ['alarm', 'list']).stdout.trim()).toBe('')
       expect(etcdctl(endpoints, ['put', 'corrupt/after', 'x']).stdout.trim()).toBe('OK')
+    }, 90_000)
+  })
+
+  describe('quorum loss', () => {
+    it('with 2 of 3 voters killed writes time out, serializable reads answer; one restart and writes resume', async () => {
+      expect(etcdctl(quorum.endpoints(), ['put', 'quorum-loss/before', 'kept']).stdout.trim()).toBe('OK')
+      const [survivor, ...victims] = quorum.activeMembers()
+      for (const victim of victims) await quorum.kill(victim.name)
+      const failed = etcdctl(survivor.clientURL, ['put', 'quorum-loss/during', 'x', '--command-timeout=20s'])
+      expect(failed.status).not.toBe(0)
+      expect(failed.stderr).toMatch(/etcdserver: (request timed out|no leader)/)
+      expect(etcdctl(survivor.clientURL, ['get', 'quorum-loss/before', '--print-value-only', '--consistency=s']).stdout.trim()).toBe('kept')
+      await quorum.start(victims[0].name, 30_000, { allowAlarms: true })
+      await expect.poll(() => etcdctl(survivor.clientURL, ['put', 'quorum-loss/after', 'y']).stdout.trim(), { timeout: 20_000 }).toBe('OK')
+      await quorum.start(victims[1].name, 30_000, { allowAlarms: true })
+      expect(etcdctl(victims[1].clientURL, ['get', 'quorum-loss/after', '--print-value-only']).stdout.trim()).toBe('y')
     }, 90_000)
   })
 })

@@ -16,6 +16,11 @@ const MAX_LEARNERS = 1
 /** etcd compat: a learner is ready for promotion when its log reaches 90% of the leader's. */
 const LEARNER_READY_PERCENT = 0.9
 
+/** etcd compat (v3rpc clusterServer.header): cluster and member ID and raft term, no revision. */
+function clusterHeader(member: Member): pb.ResponseHeader {
+  return member.header(0)
+}
+
 function memberToWire(member: ClusterMember): pb.Member {
   return { ID: String(member.id), name: member.name, peerURLs: member.peerURLs, clientURLs: member.clientURLs, isLearner: member.isLearner }
 }
@@ -52,7 +57,7 @@ export function registerClusterService(server: Server, member: Member): void {
   addService(server, SERVICE, {
     MemberList: unary(member, SERVICE, 'MemberList', async (request: pb.MemberListRequest) => {
       if (request.linearizable) await member.linearizableBarrier()
-      return { header: member.header(), members: list() }
+      return { header: clusterHeader(member), members: list() }
     }),
     MemberAdd: unary(member, SERVICE, 'MemberAdd', async (request: pb.MemberAddRequest) => {
       if (!member.isLeader) return forwardUnary<pb.MemberAddResponse>(member, SERVICE, 'MemberAdd', request)
@@ -73,7 +78,7 @@ export function registerClusterService(server: Server, member: Member): void {
         context: member.confChangeContext({ name: '', peerURLs: urls, isLearner: request.isLearner }),
       })
       const added = member.membership.get(id)
-      return { header: member.header(), member: added ? memberToWire(added) : null, members: list() }
+      return { header: clusterHeader(member), member: added ? memberToWire(added) : null, members: list() }
     }),
     MemberRemove: unary(member, SERVICE, 'MemberRemove', async (request: pb.MemberRemoveRequest) => {
       if (!member.isLeader) return forwardUnary<pb.MemberRemoveResponse>(member, SERVICE, 'MemberRemove', request)
@@ -87,7 +92,7 @@ export function registerClusterService(server: Server, member: Member): void {
         if (activeAfter < Math.floor(voters / 2) + 1) throw new EtcdError('MEMBER_NOT_ENOUGH_STARTED')
       }
       await member.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: id, context: new Uint8Array() })
-      return { header: member.header(), members: list() }
+      return { header: clusterHeader(member), members: list() }
     }),
     MemberUpdate: unary(member, SERVICE, 'MemberUpdate', async (request: pb.MemberUpdateRequest) => {
       if (!member.isLeader) return forwardUnary<pb.MemberUpdateResponse>(member, SERVICE, 'MemberUpdate', request)
@@ -102,7 +107,7 @@ export function registerClusterService(server: Server, member: Member): void {
         nodeId: id,
         context: member.confChangeContext({ name: target.name, peerURLs: urls, isLearner: target.isLearner }),
       })
-      return { header: member.header(), members: list() }
+      return { header: clusterHeader(member), members: list() }
     }),
     MemberPromote: unary(member, SERVICE, 'MemberPromote', async (request: pb.MemberPromoteRequest) => {
       if (!member.isLeader) return forwardUnary<pb.MemberPromoteResponse>(member, SERVICE, 'MemberPromote', request)
@@ -118,7 +123,7 @@ export function registerClusterService(server: Server, member: Member): void {
         nodeId: id,
         context: member.confChangeContext({ name: target.name, peerURLs: target.peerURLs, isLearner: false }),
       })
-      return { header: member.header(), members: list() }
+      return { header: clusterHeader(member), members: list() }
     }),
   })
 }

@@ -33,10 +33,11 @@ export function registerMaintenanceService(server: Server, member: Member): void
         isLearner: member.isLearner,
       }
     }),
+    // etcd compat (3.4 v3rpc maintenanceServer.Alarm returns the applier's response as is): no header.
     Alarm: unary(member, SERVICE, 'Alarm', async (request: pb.AlarmRequest) => {
-      if (request.action === 0) return { header: member.header(), alarms: alarmsToWire(member.alarms.list()) }
+      if (request.action === 0) return { header: null, alarms: alarmsToWire(member.alarms.list()) }
       const changed = (await member.propose('alarm', request)) as AlarmRecord[]
-      return { header: member.header(), alarms: alarmsToWire(changed) }
+      return { header: null, alarms: alarmsToWire(changed) }
     }),
     Defragment: unary(member, SERVICE, 'Defragment', () => {
       member.defragment()
