@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { runBench, SCENARIOS } from '../../bench/bench'
+import { runFailoverBench } from '../../bench/failover'
 import { defaultQuorumCommand } from '../../cluster/launcher'
 import type { ClusterEngine } from '../../cluster/manifest'
 
@@ -15,8 +16,10 @@ export function registerBenchCommand(program: Command): void {
     .option('--bulk-keys <n>', 'keys of the bulk-load scenario', '100000')
     .option('--engines <list>', 'engines to run, comma-separated (etcd,quorum)', 'etcd,quorum')
     .option('--scenarios <list>', `scenarios to run, comma-separated (${SCENARIOS.join(',')}); default all`, '')
+    .option('--failover-trials <n>', 'failover trials per engine: kill -9 the leader of a 3-member cluster, time to the first acknowledged put (0: skip)', '3')
+    .option('--election-ms <ms>', 'election timeout of the failover clusters (both engines)', '1000')
     .option('--profile-dir <dir>', 'run Quorum members under `node --cpu-prof` writing .cpuprofile files to DIR (stops them gracefully)')
-    .action(async (options: { size: string; duration: string; warmup: string; bulkKeys: string; engines: string; scenarios: string; profileDir?: string }) => {
+    .action(async (options: { size: string; duration: string; warmup: string; bulkKeys: string; engines: string; scenarios: string; failoverTrials: string; electionMs: string; profileDir?: string }) => {
       const command = defaultQuorumCommand()
       if (options.profileDir) command.args.unshift('--cpu-prof', `--cpu-prof-dir=${resolve(options.profileDir)}`)
       const table = await runBench({
@@ -31,5 +34,17 @@ export function registerBenchCommand(program: Command): void {
         log: (line) => console.error(line),
       })
       console.log(table)
+      if (Number(options.failoverTrials) > 0) {
+        const electionMs = Number(options.electionMs)
+        const failover = await runFailoverBench({
+          engines: options.engines.split(',') as ClusterEngine[],
+          trials: Number(options.failoverTrials),
+          electionMs,
+          heartbeatMs: Math.max(10, Math.round(electionMs / 10)),
+          quorumCommand: defaultQuorumCommand(),
+          log: (line) => console.error(line),
+        })
+        console.log(`\n${failover}`)
+      }
     })
 }
