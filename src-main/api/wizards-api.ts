@@ -82,8 +82,62 @@ export interface RemoteRestoreRequest {
   bumpRevision: number
 }
 
-/** Guided operations; implemented by src-main/services/snapshots.ts, delegated by AdminService. */
-export interface WizardsApi {
+/** A backup schedule as the form sends it (`id` absent = new). */
+export interface BackupScheduleInput {
+  id?: string
+  connectionId: string
+  /** Interval between runs in ms (>= 1000); ignored when `cron` is set. */
+  everyMs: number
+  /** A cron expression (UTC, 5 or 6 fields); empty = use `everyMs`. */
+  cron: string
+  /** Absolute directory for the backup files; empty = `<app data>/backups/<schedule id>`. */
+  destination: string
+  /** Retention tiers (see core/backup/retention.ts); keepLast >= 1, 0 disables a tier. */
+  keepLast: number
+  hourly: number
+  daily: number
+  weekly: number
+  /** Restore every new backup into a throw-away member and record the verdict. */
+  drills: boolean
+  paused: boolean
+}
+
+/** One backup attempt, as the history table shows it. Times in ms since the epoch. */
+export interface BackupRunInfo {
+  id: number
+  startedMs: number
+  finishedMs: number
+  status: 'ok' | 'failed'
+  /** Why it failed; empty on success. */
+  reason: string
+  /** File name inside the destination; empty when nothing was kept. */
+  file: string
+  sizeBytes: number | null
+  durationMs: number
+  drillResult: 'pass' | 'fail' | null
+  drillReason: string
+}
+
+/** A stored schedule with its live state. */
+export interface BackupScheduleInfo extends Required<BackupScheduleInput> {
+  connectionName: string
+  /** The resolved destination directory. */
+  destinationDir: string
+  /** When the next run is due (ms since the epoch); null while paused. */
+  nextDueMs: number | null
+  lastRun: BackupRunInfo | null
+  createdAt: number
+}
+
+/** Pushed after every scheduled or manual run (failures included) and when a drill verdict is known. */
+export interface BackupRunEvent {
+  scheduleId: string
+  connectionName: string
+  run: BackupRunInfo
+}
+
+/** Snapshot and restore wizards; implemented by src-main/services/snapshots.ts. */
+export interface SnapshotsApi {
   /** A free path under the app's data dir for a new snapshot of the connection's cluster. */
   suggestSnapshotPath(connectionId: string): Promise<Result<string>>
   /** Streams a snapshot from one member to `path` (temp file + rename), pushing `onSnapshotProgress`. */
@@ -99,6 +153,24 @@ export interface WizardsApi {
   onSnapshotProgress(listener: (event: SnapshotProgressEvent) => void): Unsubscribe
 }
 
+/** Backup schedules; implemented by src-main/services/backups.ts. */
+export interface BackupsApi {
+  /** Every backup schedule with its next run and last result (src-main/services/backups.ts). */
+  listBackupSchedules(): Promise<Result<BackupScheduleInfo[]>>
+  /** Creates or edits (also pauses/resumes) a schedule; it runs while the app is open and catches up once on start. */
+  saveBackupSchedule(input: BackupScheduleInput): Promise<Result<BackupScheduleInfo>>
+  /** Stops and forgets a schedule; its backup files stay. */
+  deleteBackupSchedule(id: string): Promise<Result<null>>
+  /** Takes one backup now (retention and drill as configured). */
+  runBackupNow(id: string): Promise<Result<BackupRunInfo>>
+  /** The schedule's runs, oldest first. */
+  getBackupHistory(id: string): Promise<Result<BackupRunInfo[]>>
+  onBackupRun(listener: (event: BackupRunEvent) => void): Unsubscribe
+}
+
+/** Guided operations, delegated by AdminService. */
+export interface WizardsApi extends SnapshotsApi, BackupsApi {}
+
 /** Request methods of WizardsApi, spread into the contract's method list. */
 export const WIZARD_METHOD_FLAGS = {
   suggestSnapshotPath: true,
@@ -107,7 +179,12 @@ export const WIZARD_METHOD_FLAGS = {
   verifySnapshot: true,
   restoreSnapshotToLocal: true,
   planRemoteRestore: true,
-} as const satisfies Record<Exclude<keyof WizardsApi, 'onSnapshotProgress'>, true>
+  listBackupSchedules: true,
+  saveBackupSchedule: true,
+  deleteBackupSchedule: true,
+  runBackupNow: true,
+  getBackupHistory: true,
+} as const satisfies Record<Exclude<keyof WizardsApi, 'onSnapshotProgress' | 'onBackupRun'>, true>
 
 /** Events of WizardsApi, spread into the contract's event list. */
-export const WIZARD_EVENT_FLAGS = { onSnapshotProgress: true } as const
+export const WIZARD_EVENT_FLAGS = { onSnapshotProgress: true, onBackupRun: true } as const

@@ -30,7 +30,8 @@ import type { ClusterClientOptions } from './cluster-client'
 import { createEtcdClient } from './client-factory'
 import { KeyService } from './key-service'
 import type { SnapshotService } from './snapshots'
-import type { SnapshotProgressEvent, WizardsApi } from '../api/wizards-api'
+import type { BackupScheduleService } from './backups'
+import type { BackupRunEvent, SnapshotProgressEvent, WizardsApi } from '../api/wizards-api'
 import { fail } from './result'
 
 /** Chart points kept in memory per monitored connection (about an hour for 3 members at 2 s). */
@@ -55,6 +56,8 @@ export interface AdminServiceDeps {
   alertForScale?: number
   /** Snapshot and restore wizards; without it those methods answer `unavailable`. */
   snapshots?: SnapshotService
+  /** Backup schedules; without it those methods answer `unavailable`. */
+  backups?: BackupScheduleService
   /** Opens the full client the key browser uses (default: createEtcdClient). */
   openEtcdClient?: (options: ClusterClientOptions) => EtcdClient
 }
@@ -249,13 +252,26 @@ export class AdminService implements AdminApi {
   onSnapshotProgress(listener: (event: SnapshotProgressEvent) => void): Unsubscribe {
     return this.deps.snapshots?.onSnapshotProgress(listener) ?? (() => undefined)
   }
+  listBackupSchedules: WizardsApi['listBackupSchedules'] = () => this.backups((service) => service.listBackupSchedules())
+  saveBackupSchedule: WizardsApi['saveBackupSchedule'] = (input) => this.backups((service) => service.saveBackupSchedule(input))
+  deleteBackupSchedule: WizardsApi['deleteBackupSchedule'] = (id) => this.backups((service) => service.deleteBackupSchedule(id))
+  runBackupNow: WizardsApi['runBackupNow'] = (id) => this.backups((service) => service.runBackupNow(id))
+  getBackupHistory: WizardsApi['getBackupHistory'] = (id) => this.backups((service) => service.getBackupHistory(id))
+  onBackupRun(listener: (event: BackupRunEvent) => void): Unsubscribe {
+    return this.deps.backups?.onBackupRun(listener) ?? (() => undefined)
+  }
 
   /** Stops every monitor (app quit, server close). */
   async close(): Promise<void> {
     this.keys.close()
     this.deps.snapshots?.close()
+    await this.deps.backups?.close()
     await Promise.all([...this.monitors.keys()].map((id) => this.stopMonitor(id)))
     this.events.removeAllListeners()
+  }
+
+  private backups<T>(call: (service: BackupScheduleService) => Promise<Result<T>>): Promise<Result<T>> {
+    return this.deps.backups ? call(this.deps.backups) : Promise.resolve(fail('unavailable', 'backup schedules are not available in this app run'))
   }
 
   private snapshots<T>(call: (service: SnapshotService) => Promise<Result<T>>): Promise<Result<T>> {

@@ -7,6 +7,7 @@ import { ConnectionService } from './connections'
 import { MetricsHistory } from './metrics-history'
 import { KeyFileCipher, type SecretCipher } from './secret-cipher'
 import { SnapshotService } from './snapshots'
+import { BackupScheduleService } from './backups'
 import { tmpdir } from 'node:os'
 import { LocalClusterService, PLAYGROUND_NAME } from './local-clusters'
 import { shippedAlertRules } from '../../core/metrics/shipped-rules'
@@ -44,6 +45,14 @@ export function openAppServices(options: {
   const cipher = options.cipher ?? new KeyFileCipher(join(options.dataDir, 'secret.key'))
   const connections = new ConnectionService(store, cipher, systemClock)
   const localClusters = new LocalClusterService({ clustersDir: join(options.dataDir, 'clusters'), connections, quorumCommand: options.quorumCommand })
+  const backups = new BackupScheduleService({
+    dataDir: options.dataDir,
+    connections,
+    openClient: createEtcdClient,
+    quorumCommand: options.quorumCommand,
+    tmpDir: tmpdir(),
+    clock: systemClock,
+  })
   const admin = new AdminService({
     appInfo: { version: options.version, mode: options.mode, platform: process.platform, secretStorage: cipher.kind },
     connections,
@@ -53,6 +62,7 @@ export function openAppServices(options: {
     localClusters,
     alertRules: shippedAlertRules(),
     alertForScale: options.alertForScale,
+    backups,
     snapshots: new SnapshotService({
       connections,
       openClient: createEtcdClient,
@@ -63,6 +73,8 @@ export function openAppServices(options: {
       clock: systemClock,
     }),
   })
+  // Schedules run while the app is open; a run missed while it was closed happens now, once.
+  backups.start()
   return {
     store,
     admin,

@@ -25,8 +25,8 @@ import type {
   SnapshotProgressEvent,
   SnapshotVerifyReport,
   TakeSnapshotRequest,
+  SnapshotsApi,
   TakenSnapshot,
-  WizardsApi,
 } from '../api/wizards-api'
 import type { ClusterClientOptions } from './cluster-client'
 import type { LocalClusterService } from './local-clusters'
@@ -167,7 +167,7 @@ export async function restoreLocalCluster(options: {
 }
 
 /** The WizardsApi's snapshot and restore methods. */
-export class SnapshotService implements WizardsApi {
+export class SnapshotService implements SnapshotsApi {
   private readonly events = new EventEmitter()
   private readonly sources = new Map<string, SourceFacts>()
   private readonly callTimeoutMs: number
