@@ -26,6 +26,11 @@ export interface RestoreDrillOptions {
   tmpDir: string
   /** Max wait for the restored member to be healthy. Default 60 s. */
   healthTimeoutMs?: number
+  /**
+   * User and password for the restored member: a snapshot of a cluster with auth enabled restores with auth
+   * enabled and the same users, so the drill signs in as the backup did. Held in memory only.
+   */
+  auth?: { username: string; password: string }
 }
 
 /** The key-space facts a drill compares: live keys and HashKV at a revision. */
@@ -98,7 +103,7 @@ export async function restoreDrill(path: string, metadata: BackupMetadata, optio
       exitNote = `code ${code ?? name}`
     })
     await waitHealthy(clientUrl, options.healthTimeoutMs ?? 60_000, () => exitNote)
-    client = new EtcdClient({ endpoints: [clientUrl], retry: { maxAttempts: 2 } })
+    client = new EtcdClient({ endpoints: [clientUrl], retry: { maxAttempts: 2 }, auth: options.auth })
     const facts = await keySpaceFacts(client, clientUrl, revision)
     const problems: string[] = []
     if (metadata.liveKeys !== null && facts.liveKeys !== metadata.liveKeys) problems.push(`restored live keys ${facts.liveKeys} != ${metadata.liveKeys} at the source`)

@@ -13,8 +13,9 @@ import { parseGoDuration } from '../../util/duration'
 import { systemClock } from '../../util/clock'
 import { choiceOption, intOption, listOption } from '../options'
 import { humanBytes, renderTable } from '../table'
+import { addClientSecurityOptions, MissingPasswordError, resolveCredentials, tlsFromFlags, type ClientSecurityFlags } from './snapshot'
 
-interface TargetFlags {
+interface TargetFlags extends ClientSecurityFlags {
   endpoints: string
   dest: string
   name: string
@@ -45,11 +46,13 @@ function rate(bytes: number, elapsedMs: number): string {
   return `${humanBytes(bytes)} in ${(elapsedMs / 1000).toFixed(1)} s (${humanBytes(Math.round((bytes * 1000) / Math.max(elapsedMs, 1)))}/s)`
 }
 
-// Opens a client on the endpoints and a service writing into --dest; the caller closes both.
-function openService(flags: TargetFlags, more: { schedule?: BackupSchedule; keepLast: number; hourly?: number; daily?: number; weekly?: number; drill?: boolean }) {
+// Opens a client on the endpoints (TLS and user from the flags; the password stays in memory, never in a
+// sidecar, the history or a log line) and a service writing into --dest; the caller closes both.
+async function openService(flags: TargetFlags, more: { schedule?: BackupSchedule; keepLast: number; hourly?: number; daily?: number; weekly?: number; drill?: boolean }) {
   const endpoints = listOption(flags.endpoints)
+  const auth = await resolveCredentials(flags)
   mkdirSync(flags.dest, { recursive: true })
-  const client = new EtcdClient({ endpoints, retry: { maxAttempts: 2 }, callTimeoutMs: 10_000 })
+  const client = new EtcdClient({ endpoints, retry: { maxAttempts: 2 }, callTimeoutMs: 10_000, tls: tlsFromFlags(flags), auth })
   const tty = process.stderr.isTTY
   const service = new BackupService({
     cluster: flags.name,
@@ -59,12 +62,24 @@ function openService(flags: TargetFlags, more: { schedule?: BackupSchedule; keep
     schedule: more.schedule,
     retention: { keepLast: more.keepLast, hourly: more.hourly, daily: more.daily, weekly: more.weekly },
     drill: more.drill,
-    restoreDrill: more.drill === true ? { quorumCommand: defaultQuorumCommand(), tmpDir: tmpdir() } : undefined,
+    restoreDrill: more.drill === true ? { quorumCommand: defaultQuorumCommand(), tmpDir: tmpdir(), auth } : undefined,
     onProgress: (bytes, elapsedMs) => {
       if (tty) process.stderr.write(`\rfetching snapshot: ${rate(bytes, elapsedMs)}   `)
     },
   })
   return { client, service, tty }
+}
+
+// openService, or null after printing why it cannot start (no password, unreadable certificate file): exit 1.
+async function openOrReport(...args: Parameters<typeof openService>): Promise<Awaited<ReturnType<typeof openService>> | null> {
+  try {
+    return await openService(...args)
+  } catch (error) {
+    if (!(error instanceof MissingPasswordError) && (error as NodeJS.ErrnoException).syscall === undefined) throw error
+    process.stderr.write(`Error: ${(error as Error).message}\n`)
+    process.exitCode = 1
+    return null
+  }
 }
 
 // One line per run on stdout (ok) or stderr (failed), plus the drill verdict and what retention removed.
@@ -92,16 +107,20 @@ function reportRun(result: BackupRunResult, tty: boolean): void {
 export function registerBackupCommand(program: Command): void {
   const backup = program.command('backup').description('scheduled backups with retention and restore drills')
   const target = (command: Command) =>
-    command
-      .requiredOption('--endpoints <url>', 'client URL of the member to back up (the first one is used)')
-      .requiredOption('--dest <dir>', 'destination directory')
-      .option('--name <cluster>', 'cluster name used in file names and the history', 'cluster')
+    addClientSecurityOptions(
+      command
+        .requiredOption('--endpoints <url>', 'client URL of the member to back up (the first one is used)')
+        .requiredOption('--dest <dir>', 'destination directory')
+        .option('--name <cluster>', 'cluster name used in file names and the history', 'cluster'),
+    )
 
   target(backup.command('run').description('take one backup now'))
     .option('--keep-last <n>', 'retention: keep the newest N backups', intOption(1), 1_000_000)
     .option('--drill', 'restore the new backup into a throw-away quorum node and compare key count and HashKV')
     .action(async (flags: TargetFlags & { keepLast: number; drill?: boolean }) => {
-      const { client, service, tty } = openService(flags, { keepLast: flags.keepLast, drill: flags.drill })
+      const opened = await openOrReport(flags, { keepLast: flags.keepLast, drill: flags.drill })
+      if (opened === null) return
+      const { client, service, tty } = opened
       try {
         const result = await service.runOnce()
         reportRun(result, tty)
@@ -127,7 +146,9 @@ export function registerBackupCommand(program: Command): void {
         return
       }
       const schedule: BackupSchedule = flags.cron !== undefined ? { cron: flags.cron } : { everyMs: flags.every! }
-      const { client, service, tty } = openService(flags, { ...flags, schedule })
+      const opened = await openOrReport(flags, { ...flags, schedule })
+      if (opened === null) return
+      const { client, service, tty } = opened
       process.stdout.write(`backing up ${flags.endpoints} into ${flags.dest}; next run ${new Date(service.nextDueMs()).toISOString()}\n`)
       await new Promise<void>((resolve) => {
         const stop = () => resolve()
@@ -152,14 +173,24 @@ export function registerBackupCommand(program: Command): void {
     .description('restore the newest backup into a throw-away quorum node and check it against its sidecar')
     .requiredOption('--dest <dir>', 'destination directory')
     .option('--name <cluster>', 'cluster name', 'cluster')
-    .action(async (flags: { dest: string; name: string }) => {
+    .option('--user <name[:password]>', `user of a cluster with auth enabled (the restored member has its users); password as for backup run`)
+    .action(async (flags: { dest: string; name: string; user?: string }) => {
       const entry = listBackups(flags.dest, flags.name).at(-1)
       if (entry === undefined) {
         process.stderr.write(`Error: no complete backup of ${flags.name} in ${flags.dest}\n`)
         process.exitCode = 1
         return
       }
-      const outcome = await restoreDrill(entry.path, entry.metadata, { quorumCommand: defaultQuorumCommand(), tmpDir: tmpdir() })
+      let auth: Awaited<ReturnType<typeof resolveCredentials>>
+      try {
+        auth = await resolveCredentials(flags)
+      } catch (error) {
+        if (!(error instanceof MissingPasswordError)) throw error
+        process.stderr.write(`Error: ${error.message}\n`)
+        process.exitCode = 1
+        return
+      }
+      const outcome = await restoreDrill(entry.path, entry.metadata, { quorumCommand: defaultQuorumCommand(), tmpDir: tmpdir(), auth })
       const history = new BackupHistory(join(flags.dest, HISTORY_FILE))
       try {
         const run = history.list(flags.name).findLast((record) => record.file === entry.file)

@@ -1,5 +1,8 @@
 import type { Command } from 'commander'
 import { readFileSync, statSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { Writable } from 'node:stream'
+import type { TlsOptions } from '../../client/transport'
 import { choiceOption, listOption } from '../options'
 import { openEtcdSnapshot } from '../../snapshot/etcd-snapshot'
 import { SnapshotError } from '../../snapshot/errors'
@@ -87,8 +90,8 @@ function quorumStatusText(file: string, writeOut: StatusWriteOut): string {
   }
 }
 
-interface SaveFlags {
-  endpoints: string
+/** Flags that say how to reach a secured member, as `snapshot save` and `backup run|schedule` take them. */
+export interface ClientSecurityFlags {
   cacert?: string
   cert?: string
   key?: string
@@ -96,12 +99,62 @@ interface SaveFlags {
   password?: string
 }
 
-/** `user:password` as etcdctl takes it, or a name with --password. */
-function credentials(flags: SaveFlags): { username: string; password: string } | undefined {
+interface SaveFlags extends ClientSecurityFlags {
+  endpoints: string
+}
+
+/** Environment variables read for the password of `--user NAME` (first set wins); never echoed or recorded. */
+export const PASSWORD_ENV_VARS = ['QUORUM_PASSWORD', 'ETCDCTL_PASSWORD'] as const
+
+/** Adds `--cacert --cert --key --user` (etcdctl's names) to `command`. */
+export function addClientSecurityOptions(command: Command): Command {
+  return command
+    .option('--cacert <file>', 'CA bundle of the server certificates')
+    .option('--cert <file>', 'client certificate (mTLS)')
+    .option('--key <file>', 'private key of --cert')
+    .option('--user <name[:password]>', `etcd user; without ":password" the password comes from $${PASSWORD_ENV_VARS[0]} or a prompt`)
+}
+
+/** Thrown when `--user` has no password and there is neither an environment variable nor a terminal to ask. */
+export class MissingPasswordError extends Error {
+  readonly code = 'MISSING_PASSWORD'
+}
+
+// Reads one line from the terminal without echoing it (readline writes its echo into a sink).
+async function promptPassword(prompt: string): Promise<string> {
+  const sink = new Writable({ write: (_chunk, _encoding, done) => done() })
+  const reader = createInterface({ input: process.stdin, output: sink, terminal: true })
+  process.stderr.write(prompt)
+  try {
+    return await new Promise<string>((resolve) => reader.question('', resolve))
+  } finally {
+    reader.close()
+    process.stderr.write('\n')
+  }
+}
+
+/**
+ * The credentials of `--user`: `name:password` as etcdctl takes it, else `--password` (snapshot save only),
+ * else $QUORUM_PASSWORD / $ETCDCTL_PASSWORD, else a prompt on the terminal. Undefined without `--user`.
+ */
+export async function resolveCredentials(flags: ClientSecurityFlags, env: NodeJS.ProcessEnv = process.env): Promise<{ username: string; password: string } | undefined> {
   if (flags.user === undefined) return undefined
   const colon = flags.user.indexOf(':')
   if (colon >= 0) return { username: flags.user.slice(0, colon), password: flags.user.slice(colon + 1) }
-  return { username: flags.user, password: flags.password ?? '' }
+  const fromEnv = PASSWORD_ENV_VARS.map((name) => env[name]).find((value) => value !== undefined)
+  const password = flags.password ?? fromEnv
+  if (password !== undefined) return { username: flags.user, password }
+  if (!process.stdin.isTTY) {
+    throw new MissingPasswordError(`no password for user ${flags.user}: set ${PASSWORD_ENV_VARS[0]} or run in a terminal to be asked`)
+  }
+  return { username: flags.user, password: await promptPassword(`Password for ${flags.user}: `) }
+}
+
+/** TLS options from `--cacert --cert --key` (files read now), or undefined for plain connections. */
+export function tlsFromFlags(flags: ClientSecurityFlags): TlsOptions | undefined {
+  if (!flags.cacert && !flags.cert) return undefined
+  const read = (path: string | undefined) => (path === undefined ? undefined : readFileSync(path))
+  return { ca: read(flags.cacert), cert: read(flags.cert), key: read(flags.key) }
 }
 
 function rate(bytes: number, elapsedMs: number): string {
@@ -114,15 +167,12 @@ function rate(bytes: number, elapsedMs: number): string {
  * 1 with `Error: <reason>` otherwise; FILE is never overwritten.
  */
 export function registerSnapshotSaveCommand(snapshot: Command): void {
-  snapshot
+  const save = snapshot
     .command('save')
     .description('save a snapshot of one member (Quorum or etcd) to a file')
     .argument('<file>', 'target file (must not exist)')
     .requiredOption('--endpoints <url>', 'client URL of exactly one member')
-    .option('--cacert <file>', 'CA bundle of the server certificates')
-    .option('--cert <file>', 'client certificate (mTLS)')
-    .option('--key <file>', 'private key of --cert')
-    .option('--user <name[:password]>', 'etcd user, with the password after a colon')
+  addClientSecurityOptions(save)
     .option('--password <password>', 'password of --user when it has no colon')
     .action(async (file: string, flags: SaveFlags) => {
       const endpoints = listOption(flags.endpoints)
@@ -132,13 +182,12 @@ export function registerSnapshotSaveCommand(snapshot: Command): void {
         return
       }
       const { saveSnapshot } = await import('../../snapshot/save')
-      const read = (path: string | undefined) => (path === undefined ? undefined : readFileSync(path))
       const tty = process.stderr.isTTY
       try {
         const saved = await saveSnapshot(file, {
           endpoint: endpoints[0],
-          tls: flags.cacert || flags.cert ? { ca: read(flags.cacert), cert: read(flags.cert), key: read(flags.key) } : undefined,
-          auth: credentials(flags),
+          tls: tlsFromFlags(flags),
+          auth: await resolveCredentials(flags),
           onProgress: ({ bytes, elapsedMs }) => {
             if (tty) process.stderr.write(`\rfetching snapshot: ${rate(bytes, elapsedMs)}   `)
           },
