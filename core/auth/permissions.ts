@@ -67,10 +67,29 @@ export function checkKeyAccess(store: AuthStore<unknown>, info: AuthInfo | undef
   if (!isRangeCovered(store.userPermissions(info!.username), access, key, rangeEnd)) throw new AuthError('PERMISSION_DENIED')
 }
 
-/** etcd IsAdminPermitted: the caller must hold the root role (when auth is on); throws AuthError if not. */
+/**
+ * etcd IsAdminPermitted: the caller must hold the root role (when auth is on); throws AuthError if not. NB: as
+ * in etcd, no auth revision check here, and an unknown user is USER_NOT_FOUND (not PERMISSION_DENIED).
+ */
 export function checkAdmin(store: AuthStore<unknown>, info: AuthInfo | undefined): void {
-  if (isUnrestricted(store, info)) return
-  throw new AuthError('PERMISSION_DENIED')
+  if (!store.isEnabled()) return
+  if (!info || info.username === '') throw new AuthError('USER_EMPTY')
+  if (!store.getUser(info.username)) throw new AuthError('USER_NOT_FOUND')
+  if (!store.hasRootRole(info.username)) throw new AuthError('PERMISSION_DENIED')
+}
+
+/**
+ * Runs an admin check; when it fails, lets the request through if `isOwn` (the caller's own user or role), or
+ * if `fallback` passes (it throws its own error), else rethrows the admin check's error.
+ */
+function orSelf(adminCheck: () => void, isOwn: boolean, fallback?: () => void): void {
+  try {
+    adminCheck()
+  } catch (error) {
+    if (isOwn) return
+    if (!fallback) throw error
+    fallback()
+  }
 }
 
 type Check = (access: Access, key: Buffer, rangeEnd: Buffer) => void
@@ -119,7 +138,6 @@ export type CheckedRequest =
   | { kind: 'txn'; body: pb.TxnRequest }
   | { kind: 'watch'; body: { key: Buffer; range_end: Buffer } }
   | { kind: 'lease_revoke'; body: { ID: pb.Int64 } }
-  | { kind: 'auth_user_change_password'; body: { name: string } }
   | { kind: 'auth_user_get'; body: { name: string } }
   | { kind: 'auth_role_get'; body: { role: string } }
   | { kind: 'open' | 'admin'; body?: undefined }
@@ -140,14 +158,16 @@ export const KIND_POLICY: Readonly<Record<string, 'open' | 'admin' | 'keys'>> = 
   lease_checkpoint: 'open',
   member_attributes: 'open',
   authenticate: 'open',
-  auth_status: 'open',
+  // etcd 3.5 compat: apply_auth.go needAdminPermission lists AuthStatus (3.4 has no AuthStatus RPC).
+  auth_status: 'admin',
   alarm: 'admin',
   auth_enable: 'admin',
   auth_disable: 'admin',
   auth_user_add: 'admin',
   auth_user_delete: 'admin',
   auth_user_get: 'keys',
-  auth_user_change_password: 'keys',
+  // etcd compat: needAdminPermission lists AuthUserChangePassword: only root changes passwords, even one's own.
+  auth_user_change_password: 'admin',
   auth_user_grant_role: 'admin',
   auth_user_revoke_role: 'admin',
   auth_user_list: 'admin',
@@ -184,19 +204,18 @@ export function checkRequest(store: AuthStore<unknown>, info: AuthInfo | undefin
     case 'txn':
       return checkTxn(check, request.body, leaseKeys)
     case 'lease_revoke': {
-      // etcd compat: apply_auth.go LeaseRevoke → checkLeasePuts (root passes even with no key permission).
-      if (isUnrestricted(store, info)) return
-      for (const key of leaseKeys(BigInt(request.body.ID))) check('write', key, empty)
-      return
+      // etcd compat: apply_auth.go LeaseRevoke → checkLeasePuts: a lease without keys may be revoked by anyone;
+      // otherwise an admin, or a caller with write permission on every attached key (etcd 3.5.x fix).
+      const keys = [...leaseKeys(BigInt(request.body.ID))]
+      if (keys.length === 0) return
+      return orSelf(() => checkAdmin(store, info), false, () => keys.forEach((key) => check('write', key, empty)))
     }
-    // etcd 3.5 compat: a user may change their own password and read their own user and roles.
-    case 'auth_user_change_password':
+    // etcd compat (apply_auth.go UserGet/RoleGet): a non-root user may read their own user and their own roles;
+    // otherwise IsAdminPermitted's error stands.
     case 'auth_user_get':
-      if (!isUnrestricted(store, info) && info!.username !== request.body.name) throw new AuthError('PERMISSION_DENIED')
-      return
+      return orSelf(() => checkAdmin(store, info), info?.username === request.body.name)
     case 'auth_role_get':
-      if (!isUnrestricted(store, info) && !store.getUser(info!.username)!.roles.includes(request.body.role)) throw new AuthError('PERMISSION_DENIED')
-      return
+      return orSelf(() => checkAdmin(store, info), info !== undefined && (store.getUser(info.username)?.roles.includes(request.body.role) ?? false))
   }
 }
 

@@ -194,6 +194,15 @@ export class Lessor implements LeaseAttachments {
     return [...this.leaseMap.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
   }
 
+  /**
+   * The keys attached to lease `id`, sorted; empty for an unknown lease. Works on every member, primary or not
+   * (etcd Lookup(id).Keys(), used by the auth checks of LeaseRevoke, puts onto a lease and LeaseTimeToLive).
+   */
+  attachedKeys(id: bigint): Buffer[] {
+    const lease = this.leaseMap.get(id)
+    return lease ? [...lease.keys.values()].sort(Buffer.compare) : []
+  }
+
   /** Whether lease `id` exists (etcd Lookup != nil). */
   exists(id: bigint): boolean {
     return this.leaseMap.has(id)

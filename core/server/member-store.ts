@@ -14,6 +14,7 @@ import { decodeRaftRequest, type InternalRaftRequest } from './raft-request'
 import { checkCorrupt } from './corruption'
 import { decodeConfChangeContext, type Membership } from './membership'
 import type { ConfChangeApplier, HostStore, ReadyWork } from './node-host'
+import type { AuthApplier } from './member-auth'
 import { compactionFromWire, deleteRangeFromWire, fromMvccError, id64, int64, putFromWire, txnFromWire } from './grpc/convert'
 
 /** The outcome of one applied request, delivered to the member that proposed it (by request id). */
@@ -39,6 +40,8 @@ export interface MemberStoreOptions {
   watchable?: WatchableStore
   alarms: AlarmStore
   membership: Membership
+  /** Auth checks and auth_* requests at apply (etcd authApplierV3); without it auth requests are refused. */
+  auth?: AuthApplier
   /** The largest txn the server accepts (--max-txn-ops), re-checked at apply. */
   maxTxnOps: number
   /** Called after every commit with the results of requests applied in it. */
@@ -129,6 +132,7 @@ export class MemberStore implements HostStore {
     lessor.reload()
     alarms.reload(db.reader())
     membership.reload(db)
+    this.options.auth?.reload()
   }
 
   private applyConfChange(tx: MemberTx, entry: Entry, applyConfChange: ConfChangeApplier): AppliedConfChange {
@@ -159,6 +163,8 @@ export class MemberStore implements HostStore {
   private applyRequest(tx: MemberTx, request: InternalRaftRequest): ApplyResult {
     const id = BigInt(request.header.id)
     try {
+      const auth = this.options.auth?.apply(tx, request)
+      if (auth?.handled) return { id, value: auth.value }
       return { id, value: this.dispatch(tx, request) }
     } catch (error) {
       return { id, error: fromMvccError(error) }

@@ -22,6 +22,8 @@ import { EtcdError } from './grpc/errors'
 import { computeMemberId, formatId } from './ids'
 import { encodeConfChangeContext, Membership, type ClusterMember, type ConfChangeContext } from './membership'
 import { MemberStore, type AppliedConfChange, type ApplyResult } from './member-store'
+import { MemberAuth } from './member-auth'
+import type { ProposalAuth } from './grpc/auth'
 import { NodeHost } from './node-host'
 import { answerPeerHashKv, CorruptionChecker } from './corruption'
 import { fetchPeerMembers, parseDialMap, PEER_DIAL_MAP_ENV, PeerTransport } from './peer/transport'
@@ -80,6 +82,8 @@ export class Member {
   readonly quota: BackendQuota
   readonly membership: Membership
   readonly leaseIds: LeaseIdGenerator
+  /** Authentication and RBAC (auth store, tokens, the gRPC and apply checks); see member-auth.ts. */
+  readonly auth: MemberAuth
   readonly log: MemberLogger
   readonly clock: Clock
   readonly stopped: Promise<void>
@@ -136,6 +140,13 @@ export class Member {
     this.alarms = new AlarmStore(db.reader())
     this.quota = new BackendQuota(db, config.quotaBackendBytes)
     this.leaseIds = new LeaseIdGenerator(this.memberId, this.clock)
+    this.auth = new MemberAuth(db, this.lessor, {
+      authToken: config.authToken,
+      authTokenTtlSeconds: config.authTokenTtlSeconds,
+      bcryptCost: config.bcryptCost,
+      clientCertAuth: config.clientTls.clientCertAuth,
+      clock: this.clock,
+    })
 
     this.node = new RawNode({
       id: this.memberId,
@@ -161,6 +172,7 @@ export class Member {
       lessor: this.lessor,
       alarms: this.alarms,
       membership,
+      auth: this.auth,
       maxTxnOps: config.maxTxnOps,
       onResults: (results) => this.deliverResults(results),
       onConfChanges: (changes) => this.onConfChanges(changes),
@@ -386,12 +398,15 @@ export class Member {
 
   /**
    * Proposes a request through Raft and resolves with the applied result. Rejects with etcd's errors:
-   * request too large, timed out (no leader or no quorum within the request timeout), stopped.
+   * request too large, timed out (no leader or no quorum within the request timeout), stopped. `auth` is the
+   * client's identity (MemberAuth.proposalAuth), checked at apply; without it the request is the member's own
+   * (auth revision 0: lease expiry, checkpoints, attributes, quota alarms), which apply trusts.
    */
-  async propose<K extends InternalRequestKind>(kind: K, body: InternalRequestBodies[K]): Promise<unknown> {
+  async propose<K extends InternalRequestKind>(kind: K, body: InternalRequestBodies[K], auth?: ProposalAuth): Promise<unknown> {
     if (this.stopping) throw new EtcdError('STOPPED')
     const id = this.requestIds.next()
-    const data = encodeRaftRequest({ header: { id: String(id), username: '', auth_revision: '0' }, request: kind, [kind]: body } as never)
+    const header = { id: String(id), username: auth?.username ?? '', auth_revision: auth?.auth_revision ?? '0' }
+    const data = encodeRaftRequest({ header, request: kind, [kind]: body } as never)
     if (data.length > this.config.maxRequestBytes) throw new EtcdError('REQUEST_TOO_LARGE')
     const result = this.waits.register(id)
     const timer = setTimeout(() => {

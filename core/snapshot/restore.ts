@@ -16,7 +16,9 @@ import { setAppliedIndex, setConfState, setIdentity } from '../storage/metadata'
 import { encodeConfState } from '../storage/raft-storage'
 import { installSnapshotFile } from '../storage/snapshot-file'
 import { systemClock } from '../util/clock'
-import { openEtcdSnapshot } from './etcd-snapshot'
+import { PermissionType, type AuthState } from '../auth/auth-store'
+import { AUTH_META_KEY, encodeAuthState } from '../auth/member-meta-backend'
+import { openEtcdSnapshot, type EtcdAuthState } from './etcd-snapshot'
 import { QuorumSnapshot, isQuorumSnapshotFile } from './quorum-snapshot'
 
 /** Flags of `snapshot restore` (etcdutl's names). */
@@ -101,6 +103,8 @@ function importEtcd(file: string, workDir: string, skipHashCheck: boolean): void
           })
         }
         for (const lease of snapshot.leases()) tx.putLease(lease)
+        const auth = authStateFromEtcd(snapshot.auth())
+        if (auth) tx.statements.memberMetaSet.run(AUTH_META_KEY, encodeAuthState(auth))
         const meta = snapshot.meta()
         if (meta.scheduledCompactRevision !== null) tx.putMeta('scheduledCompactRev', meta.scheduledCompactRevision)
         if (meta.finishedCompactRevision !== null) tx.putMeta('finishedCompactRev', meta.finishedCompactRevision)
@@ -110,6 +114,28 @@ function importEtcd(file: string, workDir: string, skipHashCheck: boolean): void
     }
   } finally {
     snapshot.close()
+  }
+}
+
+const PERMISSION_TYPES = { READ: PermissionType.READ, WRITE: PermissionType.WRITE, READWRITE: PermissionType.READWRITE } as const
+const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+
+/**
+ * etcd's auth buckets (authUsers with their bcrypt hashes, authRoles, enabled flag, auth revision) as Quorum's
+ * auth state; undefined when the snapshot never used auth.
+ */
+export function authStateFromEtcd(auth: EtcdAuthState): AuthState | undefined {
+  if (!auth.enabled && auth.users.length === 0 && auth.roles.length === 0) return undefined
+  return {
+    enabled: auth.enabled,
+    revision: Math.max(1, Number(auth.revision ?? 1n)),
+    users: auth.users.map((u) => ({ name: u.name, passwordHash: u.password, roles: [...new Set(u.roles)].sort(), noPassword: u.noPassword })).sort(byName),
+    roles: auth.roles
+      .map((r) => ({
+        name: r.name,
+        permissions: r.keyPermissions.map((p) => ({ type: PERMISSION_TYPES[p.permType], key: Buffer.from(p.key), rangeEnd: Buffer.from(p.rangeEnd) })).sort((a, b) => Buffer.compare(a.key, b.key)),
+      }))
+      .sort(byName),
   }
 }
 
@@ -125,7 +151,9 @@ function rewriteIdentity(tx: MemberTx, options: RestoreOptions, cluster: Map<str
   // etcd compat: the restored Raft log starts at index len(members), term 1, all members voters
   const index = ids.length
   const connection = tx.statements.memberMetaGet.database
-  for (const table of ['member_meta', 'member', 'member_removed']) connection.prepare(`DELETE FROM ${table}`).run()
+  // etcd compat: the restored member keeps the snapshot's users, roles and auth flag (etcd's auth buckets).
+  connection.prepare('DELETE FROM member_meta WHERE name <> ?').run(AUTH_META_KEY)
+  for (const table of ['member', 'member_removed']) connection.prepare(`DELETE FROM ${table}`).run()
   tx.statements.entryDeleteAll.run()
   tx.statements.entryInsert.run(index, 1, 0, Buffer.alloc(0))
   tx.statements.hardStateSet.run(1, '0', index)

@@ -134,9 +134,12 @@ describe('request permission checks (etcd apply_auth.go / isOpPermitted)', () =>
     for (const kind of ['compaction', 'lease_grant', 'authenticate']) expect(codeOf(() => checkProposal(store, alice, kind, {})), kind).toBeUndefined()
   })
 
-  it('a user may change their own password and read their own user and roles, not others (etcd 3.5)', () => {
-    expect(codeOf(() => checkProposal(store, alice, 'auth_user_change_password', { name: 'alice' }))).toBeUndefined()
+  it('a user may read their own user and roles, not others; only root changes passwords (etcd needAdminPermission)', () => {
+    expect(codeOf(() => checkProposal(store, alice, 'auth_user_change_password', { name: 'alice' }))).toBe('PERMISSION_DENIED')
     expect(codeOf(() => checkProposal(store, alice, 'auth_user_change_password', { name: ROOT }))).toBe('PERMISSION_DENIED')
+    expect(codeOf(() => checkProposal(store, rootInfo, 'auth_user_change_password', { name: 'alice' }))).toBeUndefined()
+    expect(codeOf(() => checkProposal(store, { username: 'ghost', revision: store.revision() }, 'auth_user_list', {}))).toBe('USER_NOT_FOUND')
+    expect(codeOf(() => checkProposal(store, undefined, 'auth_user_list', {}))).toBe('USER_EMPTY')
     expect(codeOf(() => checkProposal(store, alice, 'auth_user_get', { name: 'alice' }))).toBeUndefined()
     expect(codeOf(() => checkProposal(store, alice, 'auth_role_get', { role: 'ro' }))).toBeUndefined()
     expect(codeOf(() => checkProposal(store, alice, 'auth_role_get', { role: ROOT }))).toBe('PERMISSION_DENIED')

@@ -51,7 +51,10 @@ function activeVoters(member: Member): number {
   return active
 }
 
-/** etcd's Cluster service: membership changes through Raft conf changes, with etcd's safety checks. */
+/**
+ * etcd's Cluster service: membership changes through Raft conf changes, with etcd's safety checks. With auth
+ * on, changes need the root role (etcd checkMembershipOperationPermission); MemberList is open to everyone.
+ */
 export function registerClusterService(server: Server, member: Member): void {
   const list = () => member.members().map(memberToWire)
   addService(server, SERVICE, {
@@ -59,8 +62,9 @@ export function registerClusterService(server: Server, member: Member): void {
       if (request.linearizable) await member.linearizableBarrier()
       return { header: clusterHeader(member), members: list() }
     }),
-    MemberAdd: unary(member, SERVICE, 'MemberAdd', async (request: pb.MemberAddRequest) => {
-      if (!member.isLeader) return forwardUnary<pb.MemberAddResponse>(member, SERVICE, 'MemberAdd', request)
+    MemberAdd: unary(member, SERVICE, 'MemberAdd', async (request: pb.MemberAddRequest, call) => {
+      await member.auth.checkAdminCall(call)
+      if (!member.isLeader) return forwardUnary<pb.MemberAddResponse>(member, SERVICE, 'MemberAdd', request, call)
       if (!validPeerUrls(request.peerURLs)) throw new EtcdError('MEMBER_BAD_URLS')
       const members = member.members()
       const urls = request.peerURLs.map((url) => new URL(url).origin)
@@ -80,8 +84,9 @@ export function registerClusterService(server: Server, member: Member): void {
       const added = member.membership.get(id)
       return { header: clusterHeader(member), member: added ? memberToWire(added) : null, members: list() }
     }),
-    MemberRemove: unary(member, SERVICE, 'MemberRemove', async (request: pb.MemberRemoveRequest) => {
-      if (!member.isLeader) return forwardUnary<pb.MemberRemoveResponse>(member, SERVICE, 'MemberRemove', request)
+    MemberRemove: unary(member, SERVICE, 'MemberRemove', async (request: pb.MemberRemoveRequest, call) => {
+      await member.auth.checkAdminCall(call)
+      if (!member.isLeader) return forwardUnary<pb.MemberRemoveResponse>(member, SERVICE, 'MemberRemove', request, call)
       const id = id64(request.ID)
       const target = member.membership.get(id)
       if (!target) throw new EtcdError('MEMBER_NOT_FOUND')
@@ -94,8 +99,9 @@ export function registerClusterService(server: Server, member: Member): void {
       await member.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: id, context: new Uint8Array() })
       return { header: clusterHeader(member), members: list() }
     }),
-    MemberUpdate: unary(member, SERVICE, 'MemberUpdate', async (request: pb.MemberUpdateRequest) => {
-      if (!member.isLeader) return forwardUnary<pb.MemberUpdateResponse>(member, SERVICE, 'MemberUpdate', request)
+    MemberUpdate: unary(member, SERVICE, 'MemberUpdate', async (request: pb.MemberUpdateRequest, call) => {
+      await member.auth.checkAdminCall(call)
+      if (!member.isLeader) return forwardUnary<pb.MemberUpdateResponse>(member, SERVICE, 'MemberUpdate', request, call)
       const id = id64(request.ID)
       const target = member.membership.get(id)
       if (!target) throw new EtcdError('MEMBER_NOT_FOUND')
@@ -109,8 +115,9 @@ export function registerClusterService(server: Server, member: Member): void {
       })
       return { header: clusterHeader(member), members: list() }
     }),
-    MemberPromote: unary(member, SERVICE, 'MemberPromote', async (request: pb.MemberPromoteRequest) => {
-      if (!member.isLeader) return forwardUnary<pb.MemberPromoteResponse>(member, SERVICE, 'MemberPromote', request)
+    MemberPromote: unary(member, SERVICE, 'MemberPromote', async (request: pb.MemberPromoteRequest, call) => {
+      await member.auth.checkAdminCall(call)
+      if (!member.isLeader) return forwardUnary<pb.MemberPromoteResponse>(member, SERVICE, 'MemberPromote', request, call)
       const id = id64(request.ID)
       const target = member.membership.get(id)
       if (!target) throw new EtcdError('MEMBER_NOT_FOUND')

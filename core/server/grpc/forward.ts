@@ -2,6 +2,7 @@ import { credentials, makeClientConstructor, Metadata, type Client, type Service
 import { serviceDefinition, type ServiceName } from '../../proto/services'
 import { EtcdError } from './errors'
 import type { Member } from '../member'
+import { TOKEN_METADATA_KEY } from './auth'
 
 // Some calls must run on the leader (lease keep-alive and time-to-live, member promote): like etcd, a
 // follower forwards them over the leader's client URL.
@@ -26,11 +27,24 @@ export function leaderClient(member: Member, service: ServiceName): Client {
   return client
 }
 
-/** Calls a unary method on the leader and resolves with its response (errors pass through as gRPC statuses). */
-export function forwardUnary<Response>(member: Member, service: ServiceName, method: string, request: unknown): Promise<Response> {
+/**
+ * The metadata a forwarded call carries: the caller's auth token, so the leader checks the same identity
+ * (simple tokens are known to every member: they are registered by the Authenticate apply).
+ */
+function forwardedMetadata(from: { metadata: Metadata } | undefined): Metadata {
+  const metadata = new Metadata()
+  for (const token of from?.metadata.get(TOKEN_METADATA_KEY) ?? []) metadata.add(TOKEN_METADATA_KEY, token)
+  return metadata
+}
+
+/**
+ * Calls a unary method on the leader and resolves with its response (errors pass through as gRPC statuses).
+ * `from` is the client's call whose auth token travels along.
+ */
+export function forwardUnary<Response>(member: Member, service: ServiceName, method: string, request: unknown, from?: { metadata: Metadata }): Promise<Response> {
   const client = leaderClient(member, service) as unknown as Record<string, UnaryMethod>
   return new Promise((resolve, reject) => {
-    client[method].call(client, request, new Metadata(), { deadline: Date.now() + member.requestTimeoutMs }, (error, response) => {
+    client[method].call(client, request, forwardedMetadata(from), { deadline: Date.now() + member.requestTimeoutMs }, (error, response) => {
       if (error) reject(error)
       else resolve(response as Response)
     })

@@ -38,34 +38,37 @@ export function registerKvService(server: Server, member: Member): void {
   const header = (revision: number) => member.header(revision)
   const kv: KvStore = member.kv
   addService(server, SERVICE, {
-    Range: unary(member, SERVICE, 'Range', async (request: pb.RangeRequest) => {
+    Range: unary(member, SERVICE, 'Range', async (request: pb.RangeRequest, call) => {
       const range = rangeFromWire(request)
       if (!range.serializable) await member.linearizableBarrier()
-      return rangeToWire(kv.range(range), header)
+      // etcd compat (v3_server.go Range → doSerialize): read permission checked here, not through Raft.
+      return member.auth.serialized(call, { kind: 'range', body: request }, () => rangeToWire(kv.range(range), header))
     }),
-    Put: unary(member, SERVICE, 'Put', async (request: pb.PutRequest) => {
+    Put: unary(member, SERVICE, 'Put', async (request: pb.PutRequest, call) => {
       const put = putFromWire(request)
       await checkQuota(member, quotaCost({ put }))
-      return putToWire((await member.propose('put', request)) as mvcc.PutResponse, header)
+      // Writes carry the caller; permissions are checked at apply (etcd authApplierV3.Put).
+      return putToWire((await member.propose('put', request, await member.auth.proposalAuth(call))) as mvcc.PutResponse, header)
     }),
-    DeleteRange: unary(member, SERVICE, 'DeleteRange', async (request: pb.DeleteRangeRequest) => {
+    DeleteRange: unary(member, SERVICE, 'DeleteRange', async (request: pb.DeleteRangeRequest, call) => {
       deleteRangeFromWire(request)
-      return deleteRangeToWire((await member.propose('delete_range', request)) as mvcc.DeleteRangeResponse, header)
+      return deleteRangeToWire((await member.propose('delete_range', request, await member.auth.proposalAuth(call))) as mvcc.DeleteRangeResponse, header)
     }),
-    Txn: unary(member, SERVICE, 'Txn', async (request: pb.TxnRequest) => {
+    Txn: unary(member, SERVICE, 'Txn', async (request: pb.TxnRequest, call) => {
       const txn = txnFromWire(request, member.config.maxTxnOps)
       // etcd compat (v3rpc/key.go checkTxnRequest + checkIntervals): op budget, keys, no key written twice.
       checkTxnRequest(txn, member.config.maxTxnOps)
       if (isTxnReadOnly(txn)) {
         const serializable = txn.success.concat(txn.failure).every((op) => 'requestRange' in op && op.requestRange.serializable)
         if (!serializable) await member.linearizableBarrier()
-        return txnToWire(member.readOnlyTxn(txn), header)
+        // etcd compat (v3_server.go Txn, read-only → doSerialize with checkTxnAuth): every compare and op, nested.
+        return member.auth.serialized(call, { kind: 'txn', body: request }, () => txnToWire(member.readOnlyTxn(txn), header))
       }
       await checkQuota(member, quotaCost({ txn }))
-      return txnToWire((await member.propose('txn', request)) as mvcc.TxnResponse, header)
+      return txnToWire((await member.propose('txn', request, await member.auth.proposalAuth(call))) as mvcc.TxnResponse, header)
     }),
-    Compact: unary(member, SERVICE, 'Compact', async (request: pb.CompactionRequest) => {
-      const revision = (await member.propose('compaction', request)) as number
+    Compact: unary(member, SERVICE, 'Compact', async (request: pb.CompactionRequest, call) => {
+      const revision = (await member.propose('compaction', request, await member.auth.proposalAuth(call))) as number
       return { header: header(revision) }
     }),
   })

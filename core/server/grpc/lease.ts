@@ -1,4 +1,4 @@
-import type { Server, ServerDuplexStream } from '@grpc/grpc-js'
+import type { Metadata, Server, ServerDuplexStream } from '@grpc/grpc-js'
 import { addService } from '../../proto/services'
 import type * as pb from '../../proto/types'
 import { MAX_LEASE_TTL_SECONDS } from '../../mvcc/lessor'
@@ -12,31 +12,38 @@ const SERVICE = 'etcdserverpb.Lease'
 
 /** etcd's Lease service. Grant/revoke go through Raft; keep-alive and TTL queries are answered by the leader. */
 export function registerLeaseService(server: Server, member: Member): void {
+  /** etcd leaseTimeToLive: answered by the leader (a follower forwards the call with the caller's token). */
+  const leaseTimeToLive = async (request: pb.LeaseTimeToLiveRequest, call: { metadata: Metadata }): Promise<pb.LeaseTimeToLiveResponse> => {
+    if (!member.isLeader) return forwardUnary<pb.LeaseTimeToLiveResponse>(member, SERVICE, 'LeaseTimeToLive', request, call)
+    const id = id64(request.ID)
+    try {
+      const ttl = member.lessor.timeToLive(id, request.keys)
+      return { header: member.header(), ID: String(id), TTL: String(ttl.ttlSeconds), grantedTTL: String(ttl.grantedTtlSeconds), keys: ttl.keys }
+    } catch (error) {
+      // etcd compat: an unknown lease answers TTL -1 rather than an error.
+      if ((error as { code?: string }).code === 'LEASE_NOT_FOUND') return { header: member.header(), ID: String(id), TTL: '-1', grantedTTL: '0', keys: [] }
+      throw error
+    }
+  }
   addService(server, SERVICE, {
-    LeaseGrant: unary(member, SERVICE, 'LeaseGrant', async (request: pb.LeaseGrantRequest) => {
+    LeaseGrant: unary(member, SERVICE, 'LeaseGrant', async (request: pb.LeaseGrantRequest, call) => {
       const ttl = int64(request.TTL)
       if (ttl > MAX_LEASE_TTL_SECONDS) throw new EtcdError('LEASE_TTL_TOO_LARGE')
       const id = id64(request.ID) !== 0n ? id64(request.ID) : member.leaseIds.next()
-      const granted = (await member.propose('lease_grant', { ID: String(id), TTL: String(ttl) })) as { id: bigint; ttlSeconds: number }
+      const granted = (await member.propose('lease_grant', { ID: String(id), TTL: String(ttl) }, await member.auth.proposalAuth(call))) as { id: bigint; ttlSeconds: number }
       return { header: member.header(), ID: String(granted.id), TTL: String(granted.ttlSeconds), error: '' }
     }),
-    LeaseRevoke: unary(member, SERVICE, 'LeaseRevoke', async (request: pb.LeaseRevokeRequest) => {
-      // etcd compat: the header carries the revision the revoke produced (etcd fills it in the applier), not
-      // the store's revision when the answer is sent, which later writes may already have moved on.
-      const revision = (await member.propose('lease_revoke', { ID: request.ID })) as number
-      return { header: member.header(revision) }
+    LeaseRevoke: unary(member, SERVICE, 'LeaseRevoke', async (request: pb.LeaseRevokeRequest, call) => {
+      // Permission (write on every attached key, etcd checkLeasePuts) is checked at apply.
+      await member.propose('lease_revoke', { ID: request.ID }, await member.auth.proposalAuth(call))
+      return { header: member.header() }
     }),
-    LeaseTimeToLive: unary(member, SERVICE, 'LeaseTimeToLive', async (request: pb.LeaseTimeToLiveRequest) => {
-      if (!member.isLeader) return forwardUnary<pb.LeaseTimeToLiveResponse>(member, SERVICE, 'LeaseTimeToLive', request)
-      const id = id64(request.ID)
-      try {
-        const ttl = member.lessor.timeToLive(id, request.keys)
-        return { header: member.header(), ID: String(id), TTL: String(ttl.ttlSeconds), grantedTTL: String(ttl.grantedTtlSeconds), keys: ttl.keys }
-      } catch (error) {
-        // etcd compat: an unknown lease answers TTL -1 rather than an error.
-        if ((error as { code?: string }).code === 'LEASE_NOT_FOUND') return { header: member.header(), ID: String(id), TTL: '-1', grantedTTL: '0', keys: [] }
-        throw error
-      }
+    LeaseTimeToLive: unary(member, SERVICE, 'LeaseTimeToLive', async (request: pb.LeaseTimeToLiveRequest, call) => {
+      if (!request.keys) return leaseTimeToLive(request, call)
+      const checked = await member.auth.checkLeaseTimeToLive(call, id64(request.ID))
+      const response = await leaseTimeToLive(request, call)
+      member.auth.checkLeaseTimeToLiveFresh(checked)
+      return response
     }),
     LeaseLeases: unary(member, SERVICE, 'LeaseLeases', async () => {
       await member.linearizableBarrier()

@@ -1,7 +1,9 @@
 import type { Server } from '@grpc/grpc-js'
 import type { Member } from '../member'
+import { registerAuthService } from './auth'
 import { registerClusterService } from './cluster'
 import { registerHealthService } from './health'
+import { unary } from './handler'
 import { registerKvService } from './kv'
 import { registerLeaseService } from './lease'
 import { registerMaintenanceService } from './maintenance'
@@ -17,4 +19,14 @@ export function registerServices(server: Server, member: Member): void {
   registerMaintenanceService(server, member)
   registerSnapshotService(server, member)
   registerHealthService(server, member)
+  registerAuthService(server, {
+    authStore: member.auth.store,
+    tokens: member.auth.tokens,
+    bcryptCost: member.auth.bcryptCost,
+    clientCertAuth: member.auth.clientCertAuth,
+    propose: (kind, body, auth) => member.propose(kind, body, auth),
+    header: () => member.header(),
+    readBarrier: () => member.linearizableBarrier(),
+    unary: (method, implementation) => unary(member, 'etcdserverpb.Auth', method, implementation),
+  })
 }

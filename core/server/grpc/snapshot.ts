@@ -62,7 +62,11 @@ export function registerSnapshotService(server: Server, member: Member): void {
   const handler = (call: SnapshotCall): void => {
     const started = performance.now()
     member.metrics.grpcStarted(SERVICE, 'Snapshot', 'server_stream')
-    streamSnapshot(member, call).then(
+    // etcd compat (authMaintenanceServer.Snapshot): the root role is needed to copy the database.
+    member.auth
+      .checkMaintenanceAdmin(call)
+      .then(() => streamSnapshot(member, call))
+      .then(
       () => {
         member.metrics.grpcHandled(SERVICE, 'Snapshot', 'server_stream', 0, (performance.now() - started) / 1000)
         call.end()

@@ -5,7 +5,7 @@ import type { WatchFilter, WatchResponse } from '../../mvcc/watchable-store'
 import type { KvEvent } from '../../mvcc/types'
 import type { Member } from '../member'
 import { int64, keyValueToWire } from './convert'
-import { ETCD_ERRORS } from './errors'
+import { ETCD_ERRORS, etcdStatusError } from './errors'
 
 const SERVICE = 'etcdserverpb.Watch'
 const FILTERS: Record<number, WatchFilter> = { 0: 'NOPUT', 1: 'NODELETE' }
@@ -17,6 +17,16 @@ function eventToWire(event: KvEvent): pb.Event {
     prev_kv: event.prevKv ? keyValueToWire(event.prevKv) : null,
   }
 }
+
+/** Go's `status.Error(...).Error()` text, which etcd puts in a watch's cancel_reason. */
+function goStatusText(error: unknown): string {
+  const code = (error as { code?: unknown }).code
+  const known = code === 'INVALID_AUTH_TOKEN' || code === 'AUTH_OLD_REVISION' || code === 'USER_EMPTY' ? code : 'PERMISSION_DENIED'
+  const status = etcdStatusError(known)
+  return `rpc error: code = ${GO_CODE_NAMES[status.code]} desc = ${status.details}`
+}
+
+const GO_CODE_NAMES: Record<number, string> = { 3: 'InvalidArgument', 7: 'PermissionDenied', 16: 'Unauthenticated' }
 
 /**
  * etcd's Watch service: one bidi stream carries many watchers. Events come from the member's watchable
@@ -58,10 +68,36 @@ export function registerWatchService(server: Server, member: Member): void {
       const progressTimer = setInterval(() => stream.progressTick(), member.config.watchProgressNotifyIntervalMs)
       progressTimer.unref()
 
+      /**
+       * etcd compat (v3rpc/watch.go recvLoop → isWatchPermitted, with the later fixes): creating a watcher needs
+       * read permission on its whole range, checked with the range_end as sent, so a from-key watch (`\0`) by a
+       * user allowed one key is refused (GHSA-xg4h-6gfc-h4m8); refused watchers are answered created+canceled,
+       * watch ID -1, with the reason by error (invalid token, old revision, user empty, permission denied).
+       */
+      const watchDenial = async (create: pb.WatchCreateRequest): Promise<string | undefined> => {
+        try {
+          await member.auth.check(call, { kind: 'watch', body: { key: create.key.length === 0 ? Buffer.from([0]) : create.key, range_end: create.range_end } })
+          return undefined
+        } catch (error) {
+          return goStatusText(error)
+        }
+      }
+
+      // Requests are handled one at a time, in arrival order (the permission check of a create is async).
+      let queue: Promise<void> = Promise.resolve()
       call.on('data', (request: pb.WatchRequest) => {
         member.metrics.grpcMsgReceived(SERVICE, 'Watch', 'bidi_stream')
+        queue = queue.then(() => handleRequest(request)).catch((error: unknown) => member.log('warn', 'watch request failed', { error: (error as Error).message }))
+      })
+      const handleRequest = async (request: pb.WatchRequest): Promise<void> => {
+        if (closed) return
         if (request.create_request) {
           const create = request.create_request
+          const denied = await watchDenial(create)
+          if (denied !== undefined) {
+            send({ header: member.header(), watch_id: '-1', created: true, canceled: true, compact_revision: '0', cancel_reason: denied, fragment: false, events: [] })
+            return
+          }
           let id: number
           try {
             id = stream.watch({
@@ -93,7 +129,7 @@ export function registerWatchService(server: Server, member: Member): void {
             send({ header: member.header(revision), watch_id: '-1', created: false, canceled: false, compact_revision: '0', cancel_reason: '', fragment: false, events: [] })
           }
         }
-      })
+      }
       const close = () => {
         if (closed) return
         closed = true
