@@ -1,13 +1,54 @@
+import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LocalCluster, type MemberCommand } from '../../core/cluster/launcher'
 import { addMember, currentLeader, moveLeader, promoteMember, removeMember } from '../../core/cluster/membership-ops'
 import { clusterStatus } from '../../core/cluster/status'
+import { H2UnaryClient } from '../../core/bench/h2-client'
+import { serviceMethods } from '../../core/proto/services'
 import { etcdctl } from '../support/etcd'
 import { tempDir } from '../support/temp-dir'
 
 // A local Quorum cluster operated the way a user does it: real member processes, real etcdctl 3.4.
 const quorumCommand: MemberCommand = { command: process.execPath, args: ['build/bin/quorum.mjs', 'node'] }
+
+const KV = serviceMethods('etcdserverpb.KV')
+/** Keys written before the learner joins: more Raft entries than the 5,000 the leader keeps after a snapshot. */
+const BULK_KEYS = 10_000
+
+/** Puts `count` keys `bulk/<n>` through `url`, 64 in flight; resolves once every put was acknowledged. */
+async function putMany(url: string, count: number): Promise<void> {
+  const client = new H2UnaryClient(url)
+  let next = 0
+  try {
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        while (next < count) {
+          const n = next++
+          await client.call(KV.Put, { key: Buffer.from(`bulk/${n}`), value: Buffer.from(String(n)) } as never)
+        }
+      }),
+    )
+  } finally {
+    client.close()
+  }
+}
+
+/** The first index still in a running member's Raft log (read-only; the member keeps writing). */
+function firstLogIndex(dataDir: string): number {
+  const db = new Database(join(dataDir, 'member.db'), { readonly: true })
+  try {
+    return (db.prepare('SELECT min(idx) AS idx FROM raft_entry').get() as { idx: number }).idx
+  } finally {
+    db.close()
+  }
+}
+
+/** `etcdctl get bulk/ --prefix --limit 1`'s total count, answered by `url` alone (serializable). */
+function bulkCount(url: string): number {
+  const out = etcdctl(url, ['get', 'bulk/', '--prefix', '--limit', '1', '--consistency=s', '-w', 'json'])
+  return (JSON.parse(out.stdout) as { count?: number }).count ?? 0
+}
 
 function hashKvs(cluster: LocalCluster): Map<string, string> {
   const out = etcdctl(cluster.endpoints(), ['endpoint', 'hashkv', '--cluster', '-w', 'json'])
@@ -22,7 +63,10 @@ describe('local Quorum cluster operations', () => {
   const acknowledged: string[] = []
 
   beforeAll(async () => {
-    cluster = await LocalCluster.up({ dir: join(dir.path, 'c'), size: 3, quorumCommand })
+    // --snapshot-count 50: the leader compacts its log (keeping etcd's 5,000 catch-up entries), so a learner
+    // added after BULK_KEYS puts can only catch up from a snapshot. A 3 s election timeout rides out the leader's
+    // pause while it builds the snapshot image on a loaded CI machine.
+    cluster = await LocalCluster.up({ dir: join(dir.path, 'c'), size: 3, quorumCommand, snapshotCount: 50, electionMs: 3000, healthTimeoutMs: 60_000 })
   }, 90_000)
   afterAll(async () => {
     await cluster?.down()
@@ -45,8 +89,11 @@ describe('local Quorum cluster operations', () => {
     }
   })
 
-  it('adds a learner, promotes it once caught up, and lists it as a voter', async () => {
+  it('adds a learner after 10k writes, it catches up from a snapshot, is promoted and listed as a voter', async () => {
     for (let i = 0; i < 20; i++) put(`before-learner/${i}`, String(i))
+    const leader = await currentLeader(cluster)
+    await putMany(leader.clientURL, BULK_KEYS)
+    await expect.poll(() => firstLogIndex(leader.dataDir), { timeout: 20_000 }).toBeGreaterThan(1000)
     const learner = await addMember(cluster, { learner: true })
     // Match by peer URL: the name shows only once the new member has published its attributes through Raft.
     const memberList = () => (JSON.parse(etcdctl(cluster.endpoints(), ['member', 'list', '-w', 'json']).stdout) as { members: Array<{ peerURLs: string[]; isLearner?: boolean }> }).members
@@ -56,7 +103,8 @@ describe('local Quorum cluster operations', () => {
     expect(promoted).toBeDefined()
     expect(promoted?.isLearner ?? false).toBe(false)
     expect(etcdctl(learner.clientURL, ['get', 'before-learner/19', '--print-value-only', '--consistency', 's']).stdout.trim()).toBe('19')
-  }, 90_000)
+    await expect.poll(() => bulkCount(learner.clientURL), { timeout: 20_000 }).toBe(BULK_KEYS)
+  }, 120_000)
 
   it('moves leadership, then removes the old leader without losing writes', async () => {
     const leader = await currentLeader(cluster)
@@ -81,6 +129,7 @@ describe('local Quorum cluster operations', () => {
       expect(out.stdout.trim().length, `${key} missing on ${follower.name}`).toBeGreaterThan(0)
     }
     await expect.poll(() => new Set(hashKvs(cluster).values()).size, { timeout: 10_000 }).toBe(1)
+    for (const member of cluster.activeMembers()) expect(bulkCount(member.clientURL), member.name).toBe(BULK_KEYS)
   }, 90_000)
 
   it('refuses to restart a removed member', async () => {
