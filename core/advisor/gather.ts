@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { CertsError } from '../certs/errors'
-import { inspectCertificateFile } from '../certs/inspect'
+import { inspectCertificate, inspectCertificateFile } from '../certs/inspect'
 import { EtcdClient, GrpcError, type Member, type TlsOptions } from '../client'
 import { NoBackupHistory, type BackupHistory } from './backup-history'
 import { readMetrics } from './metrics'
@@ -14,6 +14,11 @@ export interface GatherOptions {
   endpoints: string[]
   /** PEM files, as etcdctl's --cacert/--cert/--key. They are also graded for expiry. */
   tls?: { caFile?: string; certFile?: string; keyFile?: string }
+  /**
+   * PEM texts instead of files (the app's connection profiles keep texts); used where the matching file is
+   * not given. Certificates from here are named "CA certificate" / "client certificate" in findings.
+   */
+  tlsPem?: { ca?: string; cert?: string; key?: string }
   auth?: { username: string; password: string }
   /**
    * /metrics URLs aligned with `endpoints` (the i-th belongs to the member serving `endpoints[i]`); a bare
@@ -68,7 +73,12 @@ function normalise(url: string): string {
   return (url.includes('://') ? url : `http://${url}`).replace(/\/+$/, '')
 }
 
-function readTls(options: GatherOptions['tls']): TlsOptions | undefined {
+function readTls(options: GatherOptions['tls'], pem: GatherOptions['tlsPem']): TlsOptions | undefined {
+  const fromPem = (text: string | undefined) => (text ? Buffer.from(text) : undefined)
+  if (pem && (pem.ca || pem.cert || pem.key)) {
+    const files = readTls(options, undefined)
+    return { ca: files?.ca ?? fromPem(pem.ca), cert: files?.cert ?? fromPem(pem.cert), key: files?.key ?? fromPem(pem.key) }
+  }
   if (!options || (!options.caFile && !options.certFile && !options.keyFile)) return undefined
   const read = (file: string | undefined) => {
     if (!file) return undefined
@@ -82,15 +92,15 @@ function readTls(options: GatherOptions['tls']): TlsOptions | undefined {
   return { ca: read(options.caFile), cert: read(options.certFile), key: read(options.keyFile) }
 }
 
-function certificates(options: GatherOptions['tls']): CertificateEvidence[] {
-  const files: [string | undefined, CertificateEvidence['role']][] = [
-    [options?.caFile, 'ca'],
-    [options?.certFile, 'client'],
+function certificates(options: GatherOptions['tls'], pem: GatherOptions['tlsPem']): CertificateEvidence[] {
+  const sources: [string | undefined, string | undefined, string, CertificateEvidence['role']][] = [
+    [options?.caFile, pem?.ca, 'CA certificate', 'ca'],
+    [options?.certFile, pem?.cert, 'client certificate', 'client'],
   ]
-  return files.flatMap(([file, role]) => {
-    if (!file) return []
-    const info = inspectCertificateFile(file)
-    return [{ file, role, subject: info.subject, notAfter: info.notAfter }]
+  return sources.flatMap(([file, text, label, role]) => {
+    if (!file && !text) return []
+    const info = file ? inspectCertificateFile(file) : inspectCertificate(text!)
+    return [{ file: file ?? label, role, subject: info.subject, notAfter: info.notAfter }]
   })
 }
 
@@ -200,7 +210,7 @@ async function probeClientCertRequired(endpoint: string, tls: TlsOptions | undef
 export async function gatherEvidence(options: GatherOptions): Promise<ClusterEvidence> {
   const timeoutMs = options.timeoutMs ?? 5000
   const now = options.now ?? (() => new Date())
-  const tls = readTls(options.tls)
+  const tls = readTls(options.tls, options.tlsPem)
   const endpoints = options.endpoints.map(normalise)
   const client = new EtcdClient({ endpoints, tls, auth: options.auth, callTimeoutMs: timeoutMs, retry: { maxAttempts: 2 } })
   const evidence: ClusterEvidence = {
@@ -212,7 +222,7 @@ export async function gatherEvidence(options: GatherOptions): Promise<ClusterEvi
     alarms: null,
     authEnabled: null,
     clientCertRequired: null,
-    certificates: certificates(options.tls),
+    certificates: certificates(options.tls, options.tlsPem),
     lastSuccessfulBackup: null,
     lastPassingDrill: null,
   }

@@ -249,6 +249,7 @@ export async function drillReport(cluster: LocalCluster, options: { probeWrites?
   const timeoutMs = options.timeoutMs ?? 2000
   const faults = drillsEnabled(cluster) ? (await linkState(cluster)).faults : {}
   const members = cluster.activeMembers()
+  await recordMemberIds(cluster, timeoutMs)
   const views = await Promise.all(
     members.map(async (member): Promise<DrillMemberView> => {
       const view: DrillMemberView = { name: member.name, running: isAlive(member.pid), leader: '', raftTerm: null, canWrite: null, writeMs: null, error: '' }
@@ -278,6 +279,31 @@ export async function drillReport(cluster: LocalCluster, options: { probeWrites?
     }),
   )
   return { members: views, faults, analysis: analyzeQuorum(members.map((member) => member.name), faults) }
+}
+
+/**
+ * Fills in member IDs the manifest does not know yet (clusters started by the app record none) from the
+ * member list of any answering member, matching by peer URL, so leaders can be shown by name.
+ */
+async function recordMemberIds(cluster: LocalCluster, timeoutMs: number): Promise<void> {
+  const unknown = cluster.activeMembers().filter((member) => member.id === '')
+  if (unknown.length === 0) return
+  for (const member of cluster.activeMembers().filter((m) => isAlive(m.pid))) {
+    const client = clusterClient(cluster, [member.clientURL], timeoutMs)
+    try {
+      const { members } = await client.cluster.memberList()
+      for (const target of unknown) {
+        const listed = members.find((m) => m.peerUrls.includes(target.peerURL))
+        if (listed) target.id = formatId(listed.id)
+      }
+      cluster.save()
+      return
+    } catch {
+      // try the next member
+    } finally {
+      client.close()
+    }
+  }
 }
 
 /** Latency figures of sequential puts, in ms. */

@@ -8,9 +8,11 @@
 
 import { KEY_EVENT_FLAGS, KEY_METHOD_FLAGS, type KeysApi } from './keys-api'
 import { WIZARD_EVENT_FLAGS, WIZARD_METHOD_FLAGS, type WizardsApi } from './wizards-api'
+import { DRILL_METHOD_FLAGS, type DrillsApi } from './drills-api'
 
 export * from './keys-api'
 export * from './wizards-api'
+export * from './drills-api'
 
 /** Error codes a call can fail with; stores map them to user text (see src-renderer/i18n). */
 export type AdminErrorCode =
@@ -302,7 +304,7 @@ export interface AlertInfo {
  * The admin contract. Every method resolves (never rejects) with a `Result`; events return an unsubscribe
  * function. Implemented by `src-main/services/admin-service.ts`, exposed by IPC and by web mode.
  */
-export interface AdminApi extends KeysApi, WizardsApi {
+export interface AdminApi extends KeysApi, WizardsApi, DrillsApi {
   getAppInfo(): Promise<Result<AppInfo>>
   listConnections(): Promise<Result<ConnectionProfile[]>>
   /** Creates (no `id`) or updates a profile; secrets are encrypted at rest. */
@@ -351,6 +353,7 @@ export type AdminEventPayload<E extends AdminEvent> = Parameters<Parameters<Admi
 const methodFlags: Record<AdminMethod, true> = {
   ...KEY_METHOD_FLAGS,
   ...WIZARD_METHOD_FLAGS,
+  ...DRILL_METHOD_FLAGS,
   getAppInfo: true,
   listConnections: true,
   saveConnection: true,

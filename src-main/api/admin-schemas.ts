@@ -2,6 +2,7 @@ import { z } from 'zod'
 import type { AdminApi, AdminMethod, ConnectionInput, LocalClusterInput } from './admin-api'
 import { KEY_ARG_SCHEMAS } from './keys-schemas'
 import { WIZARD_ARG_SCHEMAS } from './wizards-schemas'
+import { DRILL_ARG_SCHEMAS } from './drills-schemas'
 
 // Argument shapes of every contract method, checked at each trust boundary (IPC handlers, web mode routes)
 // before a service sees them. Limits keep a hostile renderer from sending megabytes of junk.
@@ -39,6 +40,7 @@ type ArgsOf<M extends AdminMethod> = Parameters<AdminApi[M]>
 export const ADMIN_ARG_SCHEMAS: { [M in AdminMethod]: z.ZodType<ArgsOf<M>> } = {
   ...KEY_ARG_SCHEMAS,
   ...WIZARD_ARG_SCHEMAS,
+  ...DRILL_ARG_SCHEMAS,
   getAppInfo: z.tuple([]),
   listConnections: z.tuple([]),
   saveConnection: z.tuple([connectionInput]),

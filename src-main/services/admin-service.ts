@@ -32,6 +32,9 @@ import { KeyService } from './key-service'
 import type { SnapshotService } from './snapshots'
 import type { BackupScheduleService } from './backups'
 import type { BackupRunEvent, SnapshotProgressEvent, WizardsApi } from '../api/wizards-api'
+import type { DrillsApi } from '../api/drills-api'
+import type { DrillService } from './drills'
+import type { AdvisorService } from './advisor'
 import { fail } from './result'
 
 /** Chart points kept in memory per monitored connection (about an hour for 3 members at 2 s). */
@@ -56,6 +59,10 @@ export interface AdminServiceDeps {
   alertForScale?: number
   /** Snapshot and restore wizards; without it those methods answer `unavailable`. */
   snapshots?: SnapshotService
+  /** Failure drills on local clusters; without it those methods answer `unavailable`. */
+  drills?: DrillService
+  /** The best-practice advisor; without it `adviseConnection` answers `unavailable`. */
+  advisor?: AdvisorService
   /** Backup schedules; without it those methods answer `unavailable`. */
   backups?: BackupScheduleService
   /** Opens the full client the key browser uses (default: createEtcdClient). */
@@ -259,6 +266,21 @@ export class AdminService implements AdminApi {
   getBackupHistory: WizardsApi['getBackupHistory'] = (id) => this.backups((service) => service.getBackupHistory(id))
   onBackupRun(listener: (event: BackupRunEvent) => void): Unsubscribe {
     return this.deps.backups?.onBackupRun(listener) ?? (() => undefined)
+  }
+
+  // Failure drills and the advisor: delegated to DrillService and AdvisorService (issue 15).
+  getDrillState: DrillsApi['getDrillState'] = (cluster, probeWrites) => toResult(() => this.drillService().state(cluster, probeWrites))
+  enableDrills: DrillsApi['enableDrills'] = (cluster) => this.changingLocalClusters(() => this.drillService().enable(cluster))
+  runDrill: DrillsApi['runDrill'] = (cluster, input) => this.changingLocalClusters(() => this.drillService().run(cluster, input))
+  adviseConnection: DrillsApi['adviseConnection'] = (connectionId) =>
+    toResult(() => {
+      if (!this.deps.advisor) throw new ServiceError('unavailable', 'the advisor is not available in this app run')
+      return this.deps.advisor.advise(connectionId)
+    })
+
+  private drillService(): DrillService {
+    if (!this.deps.drills) throw new ServiceError('unavailable', 'failure drills are not available in this app run')
+    return this.deps.drills
   }
 
   /** Stops every monitor (app quit, server close). */

@@ -7,6 +7,8 @@ import { ConnectionService } from './connections'
 import { MetricsHistory } from './metrics-history'
 import { KeyFileCipher, type SecretCipher } from './secret-cipher'
 import { SnapshotService } from './snapshots'
+import { DrillService } from './drills'
+import { AdvisorService } from './advisor'
 import { BackupScheduleService } from './backups'
 import { tmpdir } from 'node:os'
 import { LocalClusterService, PLAYGROUND_NAME } from './local-clusters'
@@ -72,6 +74,8 @@ export function openAppServices(options: {
       tmpDir: tmpdir(),
       clock: systemClock,
     }),
+    drills: new DrillService({ localClusters, quorumCommand: options.quorumCommand }),
+    advisor: new AdvisorService({ connections }),
   })
   // Schedules run while the app is open; a run missed while it was closed happens now, once.
   backups.start()

@@ -1,9 +1,11 @@
 // English UI strings: the one catalogue every visible string comes from. Placeholders are `{name}`.
 import { keysEn } from './keys'
+import { drillsEn } from './drills'
 import { wizardsEn } from './wizards'
 
 export const en = {
   ...keysEn,
+  ...drillsEn,
   ...wizardsEn,
   'app.name': 'Quorum',
   'app.tagline': 'etcd cluster admin',

@@ -74,6 +74,10 @@ const VALID_ARGS: { [M in AdminMethod]: Parameters<AdminApi[M]> } = {
   getSnapshotStatus: ['/tmp/s.db'],
   verifySnapshot: ['/tmp/s.db'],
   restoreSnapshotToLocal: [{ path: '/tmp/s.db', clusterName: 'restored', size: 3 }],
+  getDrillState: ['playground', true],
+  enableDrills: ['playground'],
+  runDrill: ['playground', { kind: 'latency', members: ['member1', 'member2'], direction: 'both', ms: 200, jitterMs: 20, rate: 0 }],
+  adviseConnection: ['a1'],
   planRemoteRestore: [
     { snapshotPath: '/tmp/s.db', members: [{ name: 'a', peerUrl: 'http://10.0.0.1:2380', clientUrl: 'http://10.0.0.1:2379', dataDir: '/var/lib/etcd' }], clusterToken: '', tool: 'etcdctl', bumpRevision: 0 },
   ],
