@@ -2,6 +2,7 @@ import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { runBench, SCENARIOS } from '../../bench/bench'
 import { runFailoverBench } from '../../bench/failover'
+import { formatSnapshotTable, runSnapshotBench } from '../../bench/snapshot-bench'
 import { defaultQuorumCommand } from '../../cluster/launcher'
 import type { ClusterEngine } from '../../cluster/manifest'
 
@@ -18,8 +19,9 @@ export function registerBenchCommand(program: Command): void {
     .option('--scenarios <list>', `scenarios to run, comma-separated (${SCENARIOS.join(',')}); default all`, '')
     .option('--failover-trials <n>', 'failover trials per engine: kill -9 the leader of a 3-member cluster, time to the first acknowledged put (0: skip)', '3')
     .option('--election-ms <ms>', 'election timeout of the failover clusters (both engines)', '1000')
+    .option('--snapshot-keys <n>', 'keys loaded before the snapshot save/restore comparison (0: skip)', '100000')
     .option('--profile-dir <dir>', 'run Quorum members under `node --cpu-prof` writing .cpuprofile files to DIR (stops them gracefully)')
-    .action(async (options: { size: string; duration: string; warmup: string; bulkKeys: string; engines: string; scenarios: string; failoverTrials: string; electionMs: string; profileDir?: string }) => {
+    .action(async (options: { size: string; duration: string; warmup: string; bulkKeys: string; engines: string; scenarios: string; failoverTrials: string; electionMs: string; snapshotKeys: string; profileDir?: string }) => {
       const command = defaultQuorumCommand()
       if (options.profileDir) command.args.unshift('--cpu-prof', `--cpu-prof-dir=${resolve(options.profileDir)}`)
       const table = await runBench({
@@ -45,6 +47,16 @@ export function registerBenchCommand(program: Command): void {
           log: (line) => console.error(line),
         })
         console.log(`\n${failover}`)
+      }
+      if (Number(options.snapshotKeys) > 0) {
+        const snapshots = await runSnapshotBench({
+          engines: options.engines.split(',') as ClusterEngine[],
+          size: Number(options.size),
+          keys: Number(options.snapshotKeys),
+          quorumCommand: defaultQuorumCommand(),
+          log: (line) => console.error(line),
+        })
+        console.log(`\n${formatSnapshotTable(snapshots)}`)
       }
     })
 }
