@@ -7,6 +7,7 @@ import { backupHistoryFromRuns } from '../../core/advisor/backup-history'
 import { BackupService } from '../../core/backup/service'
 import { clientSnapshotSource } from '../../core/backup/source'
 import { LocalCluster } from '../../core/cluster/launcher'
+import { linkProxyRequest } from '../../core/cluster/link-proxy'
 import { clusterClient } from '../../core/cluster/membership-ops'
 import { systemClock } from '../../core/util/clock'
 import { tempDir } from '../support/temp-dir'
@@ -32,7 +33,8 @@ describe('advisor against local Quorum clusters', () => {
     ;[three, two, secure] = await Promise.all([
       LocalCluster.up({ dir: `${dirs[0].path}/c`, size: 3, quorumCommand }),
       LocalCluster.up({ dir: `${dirs[1].path}/c`, size: 2, quorumCommand }),
-      LocalCluster.up({ dir: `${dirs[2].path}/c`, size: 3, quorumCommand, tls: true, healthTimeoutMs: 60_000 }),
+      // With link proxies too: peers dial each other over TLS through the drill proxies (certificates checked against the peer URL).
+      LocalCluster.up({ dir: `${dirs[2].path}/c`, size: 3, quorumCommand, tls: true, linkProxies: true, healthTimeoutMs: 60_000 }),
     ])
   }, 90_000)
 
@@ -110,6 +112,8 @@ describe('advisor against local Quorum clusters', () => {
     })
     try {
       for (let i = 0; i < 20; i++) await client.kv.put(`advise/${i}`, String(i))
+      const links = (await linkProxyRequest(secure.dir, 'GET')).links
+      expect(links.filter((link) => link.connections > 0).length).toBeGreaterThanOrEqual(4)
       const run = await service.runOnce()
       expect(run.drill).toMatchObject({ passed: true })
       const report = await advise({

@@ -61,9 +61,11 @@ describe('network drills on a local 3-member cluster through link proxies', () =
     // A new election may happen while links slow down; measure through whoever leads now.
     const slowLeader = await currentLeader(cluster)
     measured.latency200 = await measurePuts(cluster, slowLeader.clientURL, 30)
-    // A commit needs one follower's ack: one slowed round trip (200 ms) per put. Generous bounds for a shared machine.
-    expect(measured.latency200.p50Ms).toBeGreaterThan(measured.baseline.p50Ms + 150)
-    expect(measured.latency200.p99Ms).toBeGreaterThan(measured.baseline.p99Ms + 100)
+    // A commit needs one follower's ack: MsgApp out (100 ms) and MsgAppResp back (100 ms), so no put can be
+    // faster than 200 ms. Upper bounds stay generous for a shared machine; the figures are printed at the end.
+    expect(measured.latency200.p50Ms).toBeGreaterThanOrEqual(195)
+    expect(measured.latency200.p99Ms).toBeGreaterThanOrEqual(measured.latency200.p50Ms)
+    expect(measured.latency200.p99Ms - measured.baseline.p50Ms).toBeGreaterThan(150)
     expect(measured.latency200.p50Ms).toBeLessThan(2000)
     await applyDrill(cluster, { kind: 'heal' })
     measured.healed = await measurePuts(cluster, (await currentLeader(cluster)).clientURL, 30)
@@ -98,9 +100,15 @@ describe('network drills on a local 3-member cluster through link proxies', () =
     expect(heal.stdout.trim()).toBe('All 3 members can talk: 3 of 3 ≥ quorum 2, so the cluster elects a leader and accepts writes.')
     expect((await linkProxyRequest(cluster.dir, 'GET')).faults).toEqual({})
 
-    const writer = clusterClient(cluster)
+    // The cut-off old leader may still lead its stale term until it hears the new one: wait for one leader,
+    // and retry a put whose proposal was lost in that hand-over ("request timed out").
+    await until('one leader seen by every member', async () => {
+      const views = (await drillReport(cluster, { timeoutMs: 1500 })).members.map((member) => member.leader)
+      return views[0] && views.every((leader) => leader === views[0]) ? true : null
+    })
+    const writer = clusterClient(cluster, undefined, 3000)
     try {
-      for (let i = 0; i < 20; i++) await writer.kv.put(`drill/after-heal/${i}`, String(i))
+      for (let i = 0; i < 20; i++) await until(`put ${i}`, () => writer.kv.put(`drill/after-heal/${i}`, String(i)).then(() => true))
     } finally {
       writer.close()
     }
