@@ -5,7 +5,7 @@ import type { AlarmStore } from '../mvcc/quota'
 import { ConfigError } from './config'
 import { formatId } from './ids'
 import type { ClusterMember } from './membership'
-import type { Member } from './member'
+import type { MemberLogger } from './member'
 import type { InternalRequestKind } from './raft-request'
 import { EtcdError } from './grpc/errors'
 
@@ -126,8 +126,18 @@ export async function fetchPeerHashKv(peerUrl: string, clusterId: bigint, revisi
 }
 
 /** What the checker needs from its member (Member satisfies it). */
-export type CorruptionCheckHost = Pick<Member, 'memberId' | 'clusterId' | 'kv' | 'isLeader' | 'members' | 'linearizableBarrier' | 'log' | 'requestTimeoutMs'> & {
+export interface CorruptionCheckHost {
+  readonly memberId: bigint
+  readonly clusterId: bigint
+  readonly kv: Pick<KvStore, 'hashKv'>
+  /** Whether this member leads now (only the leader runs the periodic check). */
+  readonly isLeader: boolean
+  readonly requestTimeoutMs: number
+  members(): ClusterMember[]
+  /** Resolves once everything committed before the call is applied here (ReadIndex). */
+  linearizableBarrier(): Promise<void>
   propose(kind: 'alarm', body: { action: number; memberID: string; alarm: number }): Promise<unknown>
+  log: MemberLogger
 }
 
 /** Runs etcd's initial and periodic corruption checks for one member. */
