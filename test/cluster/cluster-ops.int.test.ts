@@ -139,6 +139,7 @@ describe('cluster operations on a shared Quorum cluster, compared with etcd 3.4'
       ['endpoint hashkv --cluster -w json'],
       ['alarm list'],
       ['alarm list -w json'],
+      ['alarm disarm'],
       ['defrag --cluster'],
     ])('etcdctl %s', (command) => {
       const result = both(clusters, () => command.split(' '))
