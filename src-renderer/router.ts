@@ -7,6 +7,7 @@ import DrillsView from './views/DrillsView.vue'
 import AdvisorView from './views/AdvisorView.vue'
 import SnapshotWizardView from './views/wizards/SnapshotWizardView.vue'
 import RestoreWizardView from './views/wizards/RestoreWizardView.vue'
+import BackupsView from './views/wizards/BackupsView.vue'
 import { useLocalClustersStore } from './stores/local-clusters'
 
 /** Routes. Hash history, so the same build works from file:// (Electron) and over HTTP (web mode). */
@@ -33,5 +34,6 @@ export const router = createRouter({
     { path: '/drills/:name?', name: 'drills', component: DrillsView },
     { path: '/clusters/:id/snapshot', name: 'snapshot', component: SnapshotWizardView, props: true },
     { path: '/restore', name: 'restore', component: RestoreWizardView },
+    { path: '/backups', name: 'backups', component: BackupsView },
   ],
 })
