@@ -1,5 +1,5 @@
 import { advise } from '../../core/advisor/advisor'
-import type { BackupHistory } from '../../core/advisor/backup-history'
+import { backupHistoryFromRuns, type BackupRunFacts } from '../../core/advisor/backup-history'
 import { CertsError } from '../../core/certs/errors'
 import type { AdvisorReportDto } from '../api/admin-api'
 import type { ConnectionService } from './connections'
@@ -11,8 +11,8 @@ import { ServiceError } from './result'
 /** What the advisor service needs. */
 export interface AdvisorServiceDeps {
   connections: ConnectionService
-  /** Where backups of a connection are recorded; none: every cluster reports "no backup recorded". */
-  backupHistory?: (connectionId: string) => BackupHistory | undefined
+  /** The recorded backup runs of a connection (every schedule); none: every cluster reports "no backup recorded". */
+  backupRuns?: (connectionId: string) => Promise<BackupRunFacts[]>
   /** Deadline of each call and HTTP request (default 5,000 ms). */
   timeoutMs?: number
   now?: () => Date
@@ -26,12 +26,13 @@ export class AdvisorService {
   async advise(connectionId: string): Promise<AdvisorReportDto> {
     const options = this.deps.connections.clientOptions(connectionId, this.deps.timeoutMs ?? 5000)
     const tls = options.tls
+    const runs = (await this.deps.backupRuns?.(connectionId)) ?? []
     try {
       const report = await advise({
         endpoints: options.endpoints,
         tlsPem: tls ? { ca: tls.caCert || undefined, cert: tls.clientCert || undefined, key: tls.clientKey || undefined } : undefined,
         auth: options.username ? { username: options.username, password: options.password ?? '' } : undefined,
-        backupHistory: this.deps.backupHistory?.(connectionId),
+        backupHistory: backupHistoryFromRuns(() => runs),
         timeoutMs: this.deps.timeoutMs,
         now: this.deps.now,
       })

@@ -9,6 +9,8 @@ import { KeyFileCipher, type SecretCipher } from './secret-cipher'
 import { SnapshotService } from './snapshots'
 import { DrillService } from './drills'
 import { AdvisorService } from './advisor'
+import { DrillService } from './drills'
+import { AdvisorService } from './advisor'
 import { BackupScheduleService } from './backups'
 import { tmpdir } from 'node:os'
 import { LocalClusterService, PLAYGROUND_NAME } from './local-clusters'
@@ -75,7 +77,16 @@ export function openAppServices(options: {
       clock: systemClock,
     }),
     drills: new DrillService({ localClusters, quorumCommand: options.quorumCommand }),
-    advisor: new AdvisorService({ connections }),
+    advisor: new AdvisorService({
+      connections,
+      // Every backup schedule of the connection feeds the backup and restore-drill findings.
+      backupRuns: async (connectionId) => {
+        const schedules = await backups.listBackupSchedules()
+        if (!schedules.ok) return []
+        const histories = await Promise.all(schedules.value.filter((schedule) => schedule.connectionId === connectionId).map((schedule) => backups.getBackupHistory(schedule.id)))
+        return histories.flatMap((history) => (history.ok ? history.value : []))
+      },
+    }),
   })
   // Schedules run while the app is open; a run missed while it was closed happens now, once.
   backups.start()

@@ -9,6 +9,12 @@ import { etcdctl, startEtcd, type EtcdCluster } from '../support/etcd'
 import { startEtcdTls, type EtcdTlsCluster } from '../support/etcd-tls'
 import { freePorts } from '../support/ports'
 import { tempDir } from '../support/temp-dir'
+import { readFileSync } from 'node:fs'
+import { AppStore } from '../../core/storage/app-store'
+import { systemClock } from '../../core/util/clock'
+import { AdvisorService } from '../../src-main/services/advisor'
+import { ConnectionService } from '../../src-main/services/connections'
+import { KeyFileCipher } from '../../src-main/services/secret-cipher'
 
 function byId(report: AdvisorReport): Map<string, Finding> {
   return new Map(report.findings.map((finding) => [finding.id, finding]))
@@ -116,5 +122,37 @@ describe('advisor against real etcd 3.4', () => {
     const expiry = findings.get('cert-expiry')
     expect(expiry).toMatchObject({ severity: 'warning', evidence: { certificates: 2 }, fix: { target: 'wizard:certs-renew' } })
     expect(expiry?.title).toBe(`Certificate ${root.certFile} expires in 19 day(s)`)
+  })
+
+  it('the app advisor grades a saved connection from its PEM texts and counts the backup runs of its schedules', async () => {
+    const root = certificatePaths(certDir, 'client', 'root')
+    const store = new AppStore(join(temp.path, 'app.db'))
+    try {
+      const connections = new ConnectionService(store, new KeyFileCipher(join(temp.path, 'secret.key')), systemClock)
+      const profile = connections.save({
+        name: 'secure etcd',
+        endpoints: [secure.members[0].clientUrl],
+        readOnly: true,
+        username: '',
+        tls: { caCert: readFileSync(join(certDir, 'ca.crt'), 'utf8'), clientCert: readFileSync(root.certFile, 'utf8'), serverName: '' },
+        clientKey: readFileSync(root.keyFile, 'utf8'),
+      })
+      const finishedMs = Date.now() - 3_600_000
+      const advisor = new AdvisorService({
+        connections,
+        backupRuns: async (connectionId) => (connectionId === profile.id ? [{ status: 'ok', finishedMs, drillResult: 'pass' }] : []),
+      })
+      const report = await advisor.advise(profile.id)
+      const findings = new Map(report.findings.map((finding) => [finding.id, finding]))
+      expect(report).toMatchObject({ connectionId: profile.id, members: 1 })
+      expect(findings.get('client-tls')?.severity).toBe('ok')
+      expect(findings.get('auth')).toMatchObject({ severity: 'ok', title: 'Clients are authenticated (client certificates)' })
+      expect(findings.get('cert-expiry')).toMatchObject({ severity: 'warning', title: 'Certificate client certificate expires in 19 day(s)' })
+      expect(findings.get('backup-recent')).toMatchObject({ severity: 'ok', title: 'Last successful backup 1 h ago' })
+      expect(findings.get('restore-drill')).toMatchObject({ severity: 'ok', title: 'Last passing restore drill 1 h ago' })
+      expect(report.score).toBe(100 - 20 * report.findings.filter((f) => f.severity === 'critical').length - 6 * report.findings.filter((f) => f.severity === 'warning').length)
+    } finally {
+      store.close()
+    }
   })
 })
