@@ -3,6 +3,8 @@ import ConnectionsView from './views/ConnectionsView.vue'
 import ClusterOverviewView from './views/ClusterOverviewView.vue'
 import LocalClustersView from './views/LocalClustersView.vue'
 import KeysView from './views/KeysView.vue'
+import LeasesView from './views/LeasesView.vue'
+import UsersView from './views/UsersView.vue'
 import DrillsView from './views/DrillsView.vue'
 import AdvisorView from './views/AdvisorView.vue'
 import SnapshotWizardView from './views/wizards/SnapshotWizardView.vue'
@@ -30,6 +32,8 @@ export const router = createRouter({
     { path: '/connections', name: 'connections', component: ConnectionsView },
     { path: '/clusters/:id', name: 'overview', component: ClusterOverviewView, props: true },
     { path: '/clusters/:id/keys', name: 'keys', component: KeysView, props: true },
+    { path: '/clusters/:id/leases', name: 'leases', component: LeasesView, props: true },
+    { path: '/clusters/:id/users', name: 'users', component: UsersView, props: true },
     { path: '/clusters/:id/advisor', name: 'advisor', component: AdvisorView, props: true },
     { path: '/drills/:name?', name: 'drills', component: DrillsView },
     { path: '/clusters/:id/snapshot', name: 'snapshot', component: SnapshotWizardView, props: true },

@@ -29,7 +29,12 @@ export interface KeyPageRequest {
 /** A key or a folder (a prefix ending at the separator) in a page. */
 export interface KeyEntry extends KeyRef {
   kind: 'key' | 'folder'
+  /** A key's mod revision (absent for folders); lets a refresh show what changed. */
+  modRevision?: number
 }
+
+/** Largest value `getKey` returns when asked for all of it ("load all"); etcd's own limit is 1.5 MiB by default. */
+export const LOAD_ALL_VALUE_BYTES = 12 * 1024 * 1024
 
 /** A page of keys and folders in key order. */
 export interface KeyPage {
@@ -224,8 +229,11 @@ export interface KeysApi {
   listKeys(request: KeyPageRequest): Promise<Result<KeyPage>>
   /** How many keys lie under a prefix (base64) at `revision` (0 = newest). */
   countKeys(connectionId: string, prefix: string, revision: number): Promise<Result<number>>
-  /** A key with value and metadata at `revision` (0 = newest, with lease TTL); null when absent. */
-  getKey(connectionId: string, key: string, revision: number): Promise<Result<KeyDetails | null>>
+  /**
+   * A key with value and metadata at `revision` (0 = newest, with lease TTL); null when absent. The value is
+   * cut at `maxValueBytes` (0 = MAX_VALUE_BYTES, at most LOAD_ALL_VALUE_BYTES) and flagged `truncated`.
+   */
+  getKey(connectionId: string, key: string, revision: number, maxValueBytes: number): Promise<Result<KeyDetails | null>>
   /** The key's earlier versions while not compacted, newest first. */
   getKeyHistory(connectionId: string, key: string): Promise<Result<KeyHistory>>
   /** Safe save (Txn on mod_revision); a conflict is a normal result carrying theirs and base. */

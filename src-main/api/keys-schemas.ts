@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { KeysApi, KeysEvent } from './keys-api'
+import { LOAD_ALL_VALUE_BYTES, type KeysApi, type KeysEvent } from './keys-api'
 
 // Argument shapes of the key browser's contract methods (spread into ADMIN_ARG_SCHEMAS). Keys are base64 of
 // at most 1.5 MiB (etcd's default request limit); the services reject non-canonical base64.
@@ -26,7 +26,7 @@ export const KEY_ARG_SCHEMAS: { [M in KeyMethod]: z.ZodType<Parameters<KeysApi[M
     }),
   ]),
   countKeys: z.tuple([id, bytes, revision]),
-  getKey: z.tuple([id, bytes, revision]),
+  getKey: z.tuple([id, bytes, revision, z.number().int().min(0).max(LOAD_ALL_VALUE_BYTES)]),
   getKeyHistory: z.tuple([id, bytes]),
   saveKey: z.tuple([z.strictObject({ connectionId: id, key: bytes, value: z.string().max(16 * 1024 * 1024), expectedModRevision: revision })]),
   deleteKey: z.tuple([id, bytes, revision]),

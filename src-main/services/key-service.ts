@@ -59,8 +59,8 @@ export class KeyService implements KeysApi {
     return this.read(connectionId, (client) => keys.countKeys(client, prefix, revision))
   }
 
-  getKey(connectionId: string, key: string, revision: number) {
-    return this.read(connectionId, (client) => keys.getKey(client, key, revision))
+  getKey(connectionId: string, key: string, revision: number, maxValueBytes: number) {
+    return this.read(connectionId, (client) => keys.getKey(client, key, revision, maxValueBytes || keys.MAX_VALUE_BYTES))
   }
 
   getKeyHistory(connectionId: string, key: string) {

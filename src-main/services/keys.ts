@@ -164,7 +164,7 @@ export async function listKeys(client: KeysClient, request: Omit<KeyPageRequest,
         entries.push({ kind: 'folder', ...keyRef(folder) })
         cursor = prefixRangeEnd(folder)
       } else {
-        entries.push({ kind: 'key', ...keyRef(kv.key) })
+        entries.push({ kind: 'key', ...keyRef(kv.key), modRevision: kv.modRevision })
         cursor = Buffer.concat([kv.key, Buffer.from([0])])
       }
     }
@@ -186,14 +186,14 @@ export async function countKeys(client: KeysClient, prefixBase64: string, revisi
   return result.count
 }
 
-async function details(client: KeysClient, kv: KeyValue, revision: number, withTtl: boolean): Promise<KeyDetails> {
+async function details(client: KeysClient, kv: KeyValue, revision: number, withTtl: boolean, maxValueBytes = MAX_VALUE_BYTES): Promise<KeyDetails> {
   let ttl: number | null = null
   if (withTtl && kv.lease !== 0n) {
     const lease = await client.lease.timeToLive(kv.lease)
     ttl = lease.ttl >= 0 ? lease.ttl : null
   }
-  const truncated = kv.value.length > MAX_VALUE_BYTES
-  const value = truncated ? kv.value.subarray(0, MAX_VALUE_BYTES) : kv.value
+  const truncated = kv.value.length > maxValueBytes
+  const value = truncated ? kv.value.subarray(0, maxValueBytes) : kv.value
   return {
     ...keyRef(kv.key),
     value: value.toString('base64'),
@@ -209,11 +209,14 @@ async function details(client: KeysClient, kv: KeyValue, revision: number, withT
   }
 }
 
-/** The key with value and metadata (lease TTL included) at `revision` (0 = newest), null when absent. */
-export async function getKey(client: KeysClient, keyBase64: string, revision = 0): Promise<KeyDetails | null> {
+/**
+ * The key with value and metadata (lease TTL included) at `revision` (0 = newest), null when absent; the value
+ * is cut at `maxValueBytes` and then flagged `truncated`.
+ */
+export async function getKey(client: KeysClient, keyBase64: string, revision = 0, maxValueBytes = MAX_VALUE_BYTES): Promise<KeyDetails | null> {
   const result = await client.kv.range(decodeKey(keyBase64), { revision })
   const kv = result.kvs[0]
-  return kv ? details(client, kv, result.header.revision, revision === 0) : null
+  return kv ? details(client, kv, result.header.revision, revision === 0, maxValueBytes) : null
 }
 
 /**

@@ -56,7 +56,7 @@ const VALID_ARGS: { [M in AdminMethod]: Parameters<AdminApi[M]> } = {
   listAlerts: [''],
   listKeys: [{ connectionId: 'a1', prefix: 'YS8=', separator: '/', limit: 100 }],
   countKeys: ['a1', 'YS8=', 0],
-  getKey: ['a1', 'YQ==', 0],
+  getKey: ['a1', 'YQ==', 0, 0],
   getKeyHistory: ['a1', 'YQ=='],
   saveKey: [{ connectionId: 'a1', key: 'YQ==', value: 'eyJ9', expectedModRevision: 3 }],
   deleteKey: ['a1', 'YQ==', 3],

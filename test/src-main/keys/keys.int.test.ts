@@ -300,10 +300,10 @@ describe('KeyService on etcd 3.4', () => {
       service.authAction('ro', { kind: 'addRole', name: 'x' }),
     ]
     for (const result of await Promise.all(writes)) expect(result).toMatchObject({ ok: false, error: { code: 'read_only' } })
-    expect(await service.getKey('ro', key, 0)).toEqual({ ok: true, value: null })
+    expect(await service.getKey('ro', key, 0, 0)).toEqual({ ok: true, value: null })
     expect(await service.saveKey({ connectionId: 'rw', key, value: b64('v'), expectedModRevision: 0 })).toMatchObject({ ok: true, value: { saved: true } })
     expect(await service.countKeys('ro', b64('ro/'), 0)).toEqual({ ok: true, value: 1 })
-    expect(await service.getKey('ro', 'not base64!', 0)).toMatchObject({ ok: false, error: { code: 'invalid_argument' } })
+    expect(await service.getKey('ro', 'not base64!', 0, 0)).toMatchObject({ ok: false, error: { code: 'invalid_argument' } })
   })
 
   it('relays a watch as onKeyWatch events until stopKeyWatch; read-only connections may watch', async () => {
