@@ -12,7 +12,7 @@ import { getAppliedIndex, getIdentity, setIdentity } from '../storage/metadata'
 import { createMetrics, type QuorumMetrics } from '../metrics/registry'
 import { ETCD_GRPC_METHODS } from '../metrics/grpc-methods'
 import { createMetricsHttpHandler, type HealthSnapshot } from '../metrics/health'
-import { systemClock, type Clock } from '../util/clock'
+import { monotonicClock, systemClock, type Clock } from '../util/clock'
 import { systemRand } from '../util/rand'
 import type { MemberConfig } from './config'
 import { ConfigError, urlText } from './config'
@@ -135,7 +135,8 @@ export class Member {
     this.metrics.preregisterGrpcMethods(ETCD_GRPC_METHODS)
 
     this.kv = new KvStore(db)
-    this.lessor = new Lessor(this.kv, { clock: this.clock, minTtlSeconds: minLeaseTtlSeconds(config.electionMs), checkpointIntervalMs: config.leaseCheckpoint ? undefined : 0 })
+    // Lease TTLs are durations: a wall-clock jump must not expire (or prolong) them (etcd compat, issue 14).
+    this.lessor = new Lessor(this.kv, { clock: options.clock ?? monotonicClock, minTtlSeconds: minLeaseTtlSeconds(config.electionMs), checkpointIntervalMs: config.leaseCheckpoint ? undefined : 0 })
     this.watchable = new WatchableStore(this.kv)
     this.alarms = new AlarmStore(db.reader())
     this.quota = new BackendQuota(db, config.quotaBackendBytes)

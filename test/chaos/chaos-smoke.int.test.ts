@@ -5,60 +5,80 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../support/temp-dir'
 import { partitionUnsupportedReason } from './netns'
 import { DEFAULT_REPORT_DIR, writeReport } from './report'
-import { runScenario, type ScenarioResult } from './scenario'
+import { runScenario, type ScenarioResult, type Target } from './scenario'
 
-// Smoke tier of the chaos suite against real etcd 3.4: the calibration gate (reliability-methods.md §8.6). A
-// correct server must give zero violations under kill -9 and pauses; the negative control (serializable
-// reads recorded as linearizable) must be caught, or the checkers prove nothing. About 10 s of traffic each.
+// Smoke tier of the chaos suite (issue 14), inside `npm test`: six fault families against Quorum (the product;
+// local `quorum node` members from the built CLI), each on a fresh 3-member cluster with about 8 s of traffic,
+// and the negative control on real etcd 3.4 (serializable reads labelled linearizable must be caught, or the
+// checkers prove nothing; reliability-methods.md §8.6). The full tier is `npm run chaos -- --full`.
 const results: ScenarioResult[] = []
+const SEED = 14
 
-async function run(scenario: string, options: { durationS: number; negativeControl?: boolean }) {
-  const result = await runScenario({ scenario, seed: 14, durationS: options.durationS, target: 'etcd', lieAboutSerializableReads: options.negativeControl })
+async function run(scenario: string, options: { durationS: number; target?: Target; negativeControl?: boolean }) {
+  // Two faults per scenario whatever the machine's load (a restart may take seconds): the traffic runs on until then.
+  const result = await runScenario({ scenario, seed: SEED, durationS: options.durationS, minFaults: 2, target: options.target ?? 'quorum', lieAboutSerializableReads: options.negativeControl })
   results.push(result)
   return result
 }
 
-function expectMeaningfulRun(result: ScenarioResult, minFaults: number) {
+/** What every faulty run must show: enough traffic and faults to mean something, recovery, convergence. */
+function expectMeaningfulRun(result: Pick<ScenarioResult, 'error' | 'faults' | 'check' | 'recoveryMs' | 'convergence'>, minFaults: number) {
   expect(result.error).toBeUndefined()
   expect(result.faults.length).toBeGreaterThanOrEqual(minFaults)
   // Validity guard (as etcd robustness): a run with too little traffic proves nothing.
-  expect(result.check.stats.ok).toBeGreaterThan(300)
+  expect(result.check.stats.ok).toBeGreaterThan(100)
   expect(result.check.stats.watchEvents).toBeGreaterThan(0)
   expect(result.recoveryMs).not.toBeNull()
   // Every member converged to the same keyspace (HashKV at the final revision).
   expect(result.convergence?.equal).toBe(true)
 }
 
-describe('chaos smoke tier against real etcd 3.4', () => {
+/** A correct run: no violation of any checker, and the WGL search concluded. */
+function expectCorrect(result: Pick<ScenarioResult, 'check' | 'knownViolations'>) {
+  expect(result.check.violations).toEqual([])
+  expect(result.knownViolations).toEqual([])
+  expect(result.check.linearizable).toBe('yes')
+}
+
+describe('chaos smoke tier against Quorum', () => {
   afterAll(() => {
     if (results.length > 0) writeReport(join(DEFAULT_REPORT_DIR, `smoke-${new Date().toISOString().replace(/[:.]/g, '-')}`), results)
   })
 
   it('kill -9 of the leader (restarted each time) loses no acknowledged write and stays linearizable', async () => {
-    const result = await run('kill-leader', { durationS: 10 })
+    const result = await run('kill-leader', { durationS: 6 })
     expectMeaningfulRun(result, 2)
     expect(result.faults.every((f) => f.kind === 'kill' && f.role === 'leader')).toBe(true)
-    expect(result.check.violations).toEqual([])
-    expect(result.check.linearizable).toBe('yes')
-  }, 90_000)
+    expectCorrect(result)
+  }, 120_000)
 
-  it('SIGSTOP/SIGCONT of the leader past the election timeout gives no stale read, lost write or watch gap', async () => {
-    const result = await run('pause-leader', { durationS: 10 })
+  it('SIGSTOP/SIGCONT of the leader past the election timeout: no stale read, lost write, watch gap or early lease expiry', async () => {
+    const result = await run('pause-leader', { durationS: 6 })
     expectMeaningfulRun(result, 2)
-    expect(result.check.violations).toEqual([])
-    expect(result.check.linearizable).toBe('yes')
-    // etcd 3.4.23 may also show etcd-io/etcd#15247 here (a resumed old leader revokes a renewed lease); the
-    // lease checker reports it as a known target bug, and nothing else may be excused.
-    expect(result.knownViolations.every((v) => v.code === 'lease-expired-early')).toBe(true)
-  }, 90_000)
+    expect(result.faults.every((f) => f.kind === 'pause' && f.role === 'leader')).toBe(true)
+    expectCorrect(result)
+  }, 120_000)
+
+  it('SIGSTOP/SIGCONT of a follower: its clients and watcher stall, nothing else changes', async () => {
+    const result = await run('pause-follower', { durationS: 6 })
+    expectMeaningfulRun(result, 2)
+    expectCorrect(result)
+  }, 120_000)
 
   it('kill -9 of a random member: watchers resume at last+1 without gaps or duplicates', async () => {
-    const result = await run('kill-random', { durationS: 9 })
+    const result = await run('kill-random', { durationS: 6 })
     expectMeaningfulRun(result, 2)
-    expect(result.check.violations).toEqual([])
+    expectCorrect(result)
     // The killed members' watchers broke and resumed, so some stream has more than one segment.
     expect(result.history.watches.some((w) => w.segments.filter((s) => s.responses.length > 0).length > 1)).toBe(true)
-  }, 90_000)
+  }, 120_000)
+
+  it('membership under load: a follower, then the leader, removed, wiped and replaced by a fresh member on the same URLs', async () => {
+    const result = await run('member-replace', { durationS: 6 })
+    expectMeaningfulRun(result, 2)
+    expect(result.faults.map((f) => f.role)).toEqual(expect.arrayContaining(['follower', 'leader']))
+    expectCorrect(result)
+  }, 150_000)
 
   // Partitions need a private network namespace, per-member uids and nftables, so this one goes through the
   // CLI, which re-executes itself under `unshare --net` (never touching the host's network).
@@ -67,26 +87,27 @@ describe('chaos smoke tier against real etcd 3.4', () => {
     async () => {
       const out = tempDir('quorum-chaos-partition-')
       try {
-        const cli = spawnSync('npx', ['tsx', 'test/chaos/run.ts', '--scenario', 'partition-leader', '--seed', '14', '--duration', '9', '--out', out.path], { encoding: 'utf8', timeout: 80_000 })
+        const cli = spawnSync('npx', ['tsx', 'test/chaos/run.ts', '--target', 'quorum', '--scenario', 'partition-leader', '--seed', String(SEED), '--duration', '6', '--min-faults', '2', '--out', out.path], { encoding: 'utf8', timeout: 110_000 })
         const [report] = JSON.parse(readFileSync(join(out.path, 'report.json'), 'utf8')) as Array<Omit<ScenarioResult, 'history'> & { verdict: string }>
         expect({ verdict: report.verdict, violations: report.check.violations, status: cli.status }).toEqual({ verdict: 'pass', violations: [], status: 0 })
-        expect(report.faults.filter((f) => f.kind === 'partition').length).toBeGreaterThanOrEqual(2)
-        expect(report.check.stats.ok).toBeGreaterThan(300)
-        expect(report.convergence?.equal).toBe(true)
+        expect(report.faults.every((f) => f.kind === 'partition' && f.role === 'leader')).toBe(true)
+        expectMeaningfulRun(report, 2)
       } finally {
         out.remove()
       }
     },
-    90_000,
+    120_000,
   )
+})
 
+describe('chaos calibration against real etcd 3.4', () => {
   it('negative control: serializable reads labelled linearizable are caught during pauses', async () => {
-    const result = await run('pause-follower', { durationS: 7, negativeControl: true })
+    const result = await run('pause-follower', { durationS: 6, target: 'etcd', negativeControl: true })
     expect(result.faults.length).toBeGreaterThanOrEqual(1)
     const codes = new Set(result.check.violations.map((v) => v.code))
     expect([...codes].some((c) => c === 'stale-read' || c === 'not-linearizable')).toBe(true)
     // Every violation carries the slice that shows it: the stale read and the operation it missed.
     const stale = result.check.violations.find((v) => v.code === 'stale-read')
     expect(stale?.operations.length).toBe(2)
-  }, 90_000)
+  }, 120_000)
 })

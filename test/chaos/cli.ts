@@ -24,9 +24,10 @@ const program = new Command('chaos')
   .option('--duration <s>', 'seconds of traffic per scenario', integer, 20)
   .option('--target <name>', 'cluster to test: etcd (real etcd 3.4) or quorum (local `quorum node` members; npm run build first)', 'etcd')
   .option('--client <name>', 'client library: etcd3 (npm, independent) or core (Quorum core/client)', 'etcd3')
+  .option('--min-faults <n>', 'inject at least this many faults per scenario, even past the duration', integer, 0)
   .option('--negative-control', 'send serializable reads but record them as linearizable; the run must be caught', false)
   .option('--out <dir>', 'report directory', join(DEFAULT_REPORT_DIR, new Date().toISOString().replace(/[:.]/g, '-')))
-  .action(async (opts: { scenario: string; seed: number; duration: number; target: string; client: string; negativeControl: boolean; out: string }) => {
+  .action(async (opts: { scenario: string; seed: number; duration: number; target: string; client: string; minFaults: number; negativeControl: boolean; out: string }) => {
     if (opts.client !== 'etcd3' && opts.client !== 'core') throw new InvalidArgumentError(`unknown client ${opts.client} (etcd3 or core)`)
     if (opts.target !== 'etcd' && opts.target !== 'quorum') throw new InvalidArgumentError(`unknown target ${opts.target} (etcd or quorum)`)
     const names = opts.scenario === 'all' ? Object.keys(SCENARIOS) : opts.scenario.split(',')
@@ -39,7 +40,7 @@ const program = new Command('chaos')
     }
     const results: ScenarioResult[] = []
     for (const scenario of names) {
-      const result = await runScenario({ scenario, seed: opts.seed, durationS: opts.duration, target: opts.target, client: opts.client, lieAboutSerializableReads: opts.negativeControl })
+      const result = await runScenario({ scenario, seed: opts.seed, durationS: opts.duration, target: opts.target, client: opts.client, minFaults: opts.minFaults, lieAboutSerializableReads: opts.negativeControl })
       results.push(result)
       const s = result.check.stats
       console.log(

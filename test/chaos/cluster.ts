@@ -1,12 +1,17 @@
 import { Etcd3 } from 'etcd3'
 import { chmodSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { rmSync } from 'node:fs'
+import { formatId, parseId } from '../../core/server/ids'
 import { LocalCluster } from '../../core/cluster/launcher'
+import type { ManifestMember } from '../../core/cluster/manifest'
+import { clusterClient, promoteMember } from '../../core/cluster/membership-ops'
 import { startEtcd, type EtcdCluster } from '../support/etcd'
 import { tempDir } from '../support/temp-dir'
 import type { ViolationCode } from './checker/violation'
 import { noRetries } from './drivers/etcd3'
-import { applyPartition, etcdUidWrapper, inPrivateNetns, uidWrapper } from './netns'
+import { monotonicMs } from './history'
+import { applyLoss, applyPartition, applySlowLoopback, clockWrapper, etcdUidWrapper, inPrivateNetns, uidWrapper } from './netns'
 
 /**
  * The system under test, as the chaos harness sees it: members with client URLs, process-level faults, and
@@ -38,10 +43,34 @@ export interface ClusterUnderTest {
    */
   partition?(groups: number[][]): void
   /**
+   * Present when the target can change its membership under load: removes member `index` (MemberRemove sent
+   * to the other members while it still runs; a leader commits its own removal and steps down), kills it,
+   * wipes its data, and adds a fresh member with the same client and peer URLs (MemberAdd, with `learner`
+   * as a learner that is promoted once in sync). The replacement has a new member ID and a new data dir;
+   * clients and watchers pinned to the URLs reach it. Resolves once the replacement serves as a voter.
+   */
+  replaceMember?(index: number, options: { learner: boolean }): Promise<void>
+  /**
+   * Present when partitions are: degrades every peer link (`lossPercent` of packets dropped) or the whole
+   * loopback (clients too: `rateKbit` token bucket); null restores the network.
+   */
+  degradeNetwork?(fault: NetworkDegradation | null): void
+  /** Present when members run under libfaketime: sets member `index`'s wall-clock offset ("+30s", "-1h", "+0"). */
+  setClockOffset?(index: number, offset: string): void
+  /**
    * Bugs of this target that are known upstream and that the checkers do find. Violations with these codes
    * are reported separately and do not fail the run. Quorum's list is empty.
    */
   readonly knownIssues: KnownIssue[]
+}
+
+/** A network degradation (see ClusterUnderTest.degradeNetwork). */
+export type NetworkDegradation = { lossPercent: number } | { rateKbit: number }
+
+/** Applies a degradation through nftables (loss on every member's peer traffic) or tc (slow loopback). */
+function degradeNetwork(fault: NetworkDegradation | null, peerPorts: number[]): void {
+  applyLoss(fault && 'lossPercent' in fault ? peerPorts.map((_, i) => i) : [], fault && 'lossPercent' in fault ? fault.lossPercent : 0, peerPorts)
+  applySlowLoopback(fault && 'rateKbit' in fault ? fault.rateKbit : null)
 }
 
 /** A documented upstream bug the suite reproduces on a reference target. */
@@ -111,9 +140,13 @@ export async function startEtcdUnderTest(options: EtcdUnderTestOptions = {}): Pr
     resume: (index) => signal(index, 'SIGCONT'),
     isRunning: (index) => cluster.members[index].process !== null,
     partition: wrapper ? (groups) => applyPartition(groups, peerPorts) : undefined,
+    degradeNetwork: wrapper ? (fault) => degradeNetwork(fault, peerPorts) : undefined,
     async stop() {
       leader.close()
-      if (wrapper) applyPartition([], peerPorts)
+      if (wrapper) {
+        applyPartition([], peerPorts)
+        degradeNetwork(null, peerPorts)
+      }
       await cluster.stop()
       wrapper?.remove()
     },
@@ -147,11 +180,13 @@ function leaderLookup(clientUrls: string[]) {
  * from `npm run build`) behind the same interface. It has no known issues: every violation counts. With
  * `partitionable`, members run under their own uids (inside the run's private netns) so `partition` works.
  */
-export async function startQuorumUnderTest(options: { size?: number; snapshotCount?: number; partitionable?: boolean } = {}): Promise<ClusterUnderTest> {
+export async function startQuorumUnderTest(options: { size?: number; snapshotCount?: number; partitionable?: boolean; fakeClocks?: boolean } = {}): Promise<ClusterUnderTest> {
   if (options.partitionable && !inPrivateNetns()) throw new Error('a partitionable cluster must run inside the private network namespace (see netns.ts)')
   const dir = tempDir('quorum-chaos-q-')
-  const node = [process.execPath, resolve('build/bin/quorum.mjs'), 'node']
+  const clocks = options.fakeClocks ? clockWrapper([process.execPath, resolve('build/bin/quorum.mjs'), 'node']) : null
+  const node = clocks ? [clocks.path] : [process.execPath, resolve('build/bin/quorum.mjs'), 'node']
   const wrapper = options.partitionable ? uidWrapper('quorum-node', node) : null
+  if (clocks && wrapper) chmodSync(clocks.dir, 0o777) // members under their own uids write their offset files
   // Members under their own uids must traverse the run directory.
   if (wrapper) chmodSync(dir.path, 0o755)
   let cluster: LocalCluster
@@ -164,6 +199,7 @@ export async function startQuorumUnderTest(options: { size?: number; snapshotCou
     })
   } catch (error) {
     wrapper?.remove()
+    clocks?.remove()
     dir.remove()
     throw error
   }
@@ -188,12 +224,96 @@ export async function startQuorumUnderTest(options: { size?: number; snapshotCou
     resume: (index) => cluster.resume(members[index].name),
     isRunning: (index) => running.has(index),
     partition: wrapper ? (groups) => applyPartition(groups, peerPorts) : undefined,
+    // Members run under uids derived from their names when partitionable, so only plain clusters are resized.
+    replaceMember: wrapper ? undefined : (index, { learner }) => replaceQuorumMember(cluster, members[index], learner),
+    degradeNetwork: wrapper ? (fault) => degradeNetwork(fault, peerPorts) : undefined,
+    setClockOffset: clocks ? (index, offset) => clocks.setOffset(members[index].name, offset) : undefined,
     async stop() {
       leader.close()
-      if (wrapper) applyPartition([], peerPorts)
+      if (wrapper) {
+        applyPartition([], peerPorts)
+        degradeNetwork(null, peerPorts)
+      }
       await cluster.down({ remove: true })
       wrapper?.remove()
+      clocks?.remove()
       dir.remove()
     },
+  }
+}
+
+/** The member ID of the active manifest member serving `clientUrl`, as the cluster lists it. */
+async function memberIdAt(cluster: LocalCluster, clientUrl: string): Promise<{ entry: ManifestMember; id: bigint }> {
+  const entry = cluster.activeMembers().find((m) => m.clientURL === clientUrl)
+  if (!entry) throw new Error(`no active member serves ${clientUrl}`)
+  if (entry.id) return { entry, id: parseId(entry.id) }
+  const client = clusterClient(cluster)
+  try {
+    const { members } = await client.cluster.memberList()
+    const found = members.find((m) => m.peerUrls.includes(entry.peerURL))
+    if (!found) throw new Error(`${entry.name} (${entry.peerURL}) is not in the member list`)
+    entry.id = formatId(found.id)
+    return { entry, id: found.id }
+  } finally {
+    client.close()
+  }
+}
+
+/**
+ * Runs a membership call until it succeeds or `done` says an error means it already took effect, retrying for
+ * up to 20 s on anything else (no leader during the election after removing the leader, a timeout, a member
+ * that just went away). A retried MemberAdd/MemberRemove may have been applied the first time: `done` decides.
+ */
+async function retryMembership<T>(call: () => Promise<T>, done: (error: Error) => Promise<T | undefined>): Promise<T> {
+  const deadline = monotonicMs() + 20_000
+  for (;;) {
+    try {
+      return await call()
+    } catch (caught) {
+      const error = caught instanceof Error ? caught : new Error(String(caught))
+      const result = await done(error).catch(() => undefined)
+      if (result !== undefined) return result
+      if (monotonicMs() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 300))
+    }
+  }
+}
+
+/**
+ * etcd robustness `MemberReplace`, under load: remove the member serving `slot.clientUrl` while it runs, kill
+ * it, wipe its data, then MemberAdd a new member on the same URLs and start it with
+ * `--initial-cluster-state existing` (as a learner, promoted once in sync, when `learner`).
+ */
+async function replaceQuorumMember(cluster: LocalCluster, slot: { name: string; clientUrl: string }, learner: boolean): Promise<void> {
+  const { entry, id } = await memberIdAt(cluster, slot.clientUrl)
+  const others = cluster.activeMembers().filter((m) => m !== entry).map((m) => m.clientURL)
+  const client = clusterClient(cluster, others, 5000)
+  const listed = async () => (await client.cluster.memberList()).members
+  try {
+    await retryMembership(
+      async () => Boolean(await client.cluster.memberRemove(id)),
+      async () => ((await listed()).some((m) => m.id === id) ? undefined : true),
+    )
+    entry.removed = true
+    cluster.save()
+    if (entry.pid) await cluster.kill(entry.name).catch(() => undefined) // it may have stopped itself already
+    rmSync(entry.dataDir, { recursive: true, force: true })
+    const taken = new Set(cluster.manifest.members.map((m) => m.name))
+    let n = cluster.manifest.members.length + 1
+    while (taken.has(`member${n}`)) n++
+    const name = `member${n}`
+    const fresh: ManifestMember = { ...entry, name, id: '', dataDir: join(cluster.dir, name), logFile: join(cluster.dir, `${name}.log`), pid: 0, bootstrapped: false, added: true, removed: false }
+    const newId = await retryMembership(
+      async () => (await client.cluster.memberAdd([fresh.peerURL], { isLearner: learner })).member.id,
+      async () => (await listed()).find((m) => m.peerUrls.includes(fresh.peerURL))?.id,
+    )
+    fresh.id = formatId(newId)
+    cluster.manifest.members.push(fresh)
+    cluster.save()
+    await cluster.start(name, 60_000)
+    if (learner) await promoteMember(cluster, name, 30_000)
+    slot.name = name
+  } finally {
+    client.close()
   }
 }

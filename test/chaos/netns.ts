@@ -14,6 +14,11 @@ import { tempDir } from '../support/temp-dir'
 /** Environment flag set inside the namespace the harness re-executed itself into. */
 const IN_NETNS = 'QUORUM_CHAOS_NETNS'
 
+/** `words` as one POSIX shell command line (each word single-quoted). */
+function shellWords(words: string[]): string {
+  return words.map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(' ')
+}
+
 /** First uid for members; member `etcdN` runs as BASE_UID + N. Numeric uids need no /etc/passwd entry. */
 export const BASE_UID = 41000
 
@@ -52,7 +57,7 @@ export function runInPrivateNetns(): Promise<number> {
  */
 export function uidWrapper(name: string, target: string[]): { dir: string; path: string; remove: () => void } {
   const dir = tempDir('quorum-chaos-bin-')
-  const quoted = target.map((arg) => `'${arg.replace(/'/g, `'\\''`)}'`).join(' ')
+  const quoted = shellWords(target)
   const script = `#!/bin/sh
 # Quorum chaos harness: run member N under uid ${BASE_UID}+N so nftables can match its packets.
 prev=""; name=""; data=""
@@ -97,4 +102,61 @@ export function applyPartition(groups: number[][], peerPorts: number[]): void {
   const table = `table inet quorum_chaos {\n chain out {\n  type filter hook output priority 0; policy accept;\n${rules.join('\n')}\n }\n}\n`
   const result = spawnSync('nft', ['-f', '-'], { input: table, encoding: 'utf8' })
   if (result.status !== 0) throw new Error(`nft failed: ${result.stderr}`)
+}
+
+/**
+ * Flaky links: every packet a member in `members` sends to another member's peer port is dropped with
+ * probability `percent`% (nftables `numgen random`), so TCP retransmits and the links stall and jitter. An
+ * empty list heals. Uses its own table, so it combines with a partition.
+ */
+export function applyLoss(members: number[], percent: number, peerPorts: number[]): void {
+  if (!inPrivateNetns()) throw new Error('refusing to change nftables outside the private network namespace of the run')
+  spawnSync('nft', ['delete', 'table', 'inet', 'quorum_chaos_loss'], { stdio: 'ignore' })
+  if (members.length === 0) return
+  const rules = members.map((from) => `  meta skuid ${BASE_UID + from + 1} tcp dport { ${peerPorts.filter((_, to) => to !== from).join(', ')} } numgen random mod 100 < ${percent} drop`)
+  const table = `table inet quorum_chaos_loss {\n chain out {\n  type filter hook output priority 0; policy accept;\n${rules.join('\n')}\n }\n}\n`
+  const result = spawnSync('nft', ['-f', '-'], { input: table, encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`nft failed: ${result.stderr}`)
+}
+
+/**
+ * A slow network: a token bucket (`tc qdisc tbf`) on the namespace's loopback limits every flow, peers and
+ * clients alike, to `rateKbit` with up to `latencyMs` of queueing (the kernel here has no netem). null heals.
+ */
+export function applySlowLoopback(rateKbit: number | null, latencyMs = 300): void {
+  if (!inPrivateNetns()) throw new Error('refusing to shape traffic outside the private network namespace of the run')
+  spawnSync('tc', ['qdisc', 'del', 'dev', 'lo', 'root'], { stdio: 'ignore' })
+  if (rateKbit === null) return
+  const result = spawnSync('tc', ['qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', `${rateKbit}kbit`, 'burst', '16kb', 'latency', `${latencyMs}ms`], { encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`tc failed: ${result.stderr}`)
+}
+
+/** libfaketime, which shifts a process's wall clock (CLOCK_REALTIME) but, with DONT_FAKE_MONOTONIC, not its monotonic clock. */
+export const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1'
+
+/**
+ * A wrapper script that runs `target "$@"` under libfaketime with the wall-clock offset read from
+ * `<dir>/clock-<name>` (its --name), re-read every second: writing "+30s" there jumps that member's wall
+ * clock 30 s ahead while it runs (reliability-methods.md §5.6). The monotonic clock stays real, as it must:
+ * skewing the rate of the clock durations are measured with would break any system's leases.
+ */
+export function clockWrapper(target: string[]): { dir: string; path: string; setOffset: (name: string, offset: string) => void; remove: () => void } {
+  const dir = tempDir('quorum-chaos-clock-')
+  const quoted = shellWords(target)
+  const script = `#!/bin/sh
+# Quorum chaos harness: run the member under libfaketime with a per-member wall-clock offset file.
+prev=""; name=""
+for arg in "$@"; do
+  case "$prev" in --name) name="$arg" ;; esac
+  prev="$arg"
+done
+file="${dir.path}/clock-$name"
+[ -f "$file" ] || echo "+0" > "$file"
+export LD_PRELOAD="${LIBFAKETIME}" DONT_FAKE_MONOTONIC=1 FAKETIME_TIMESTAMP_FILE="$file" FAKETIME_CACHE_DURATION=1
+exec ${quoted} "$@"
+`
+  const path = join(dir.path, 'quorum-node')
+  writeFileSync(path, script)
+  chmodSync(path, 0o755)
+  return { dir: dir.path, path, setOffset: (name, offset) => writeFileSync(join(dir.path, `clock-${name}`), `${offset}\n`), remove: dir.remove }
 }

@@ -21,11 +21,16 @@ export const SCENARIOS: Record<string, { fault: FaultFamily; description: string
   'pause-random': { fault: 'pause-random', description: 'SIGSTOP a random member, SIGCONT, repeat' },
   'partition-leader': { fault: 'partition-leader', description: 'isolate the leader from its peers (nftables in a private netns), heal, repeat' },
   'partition-follower': { fault: 'partition-follower', description: 'isolate a follower from its peers, heal, repeat' },
+  'flaky-network': { fault: 'flaky-network', description: 'drop 20-40% of every peer link\'s packets (nftables numgen) for 2-4 s, heal, repeat' },
+  'slow-network': { fault: 'slow-network', description: 'throttle the loopback (peers and clients) to 128-512 kbit/s with tc tbf for 2-4 s, repeat' },
+  'clock-jump': { fault: 'clock-jump', description: "jump the leader's wall clock 20-40 s ahead (libfaketime) for 2-4 s, then back, repeat" },
+  'member-replace': { fault: 'member-replace', description: 'remove a follower, then the leader, under load; wipe it; add a fresh member on its URLs (half as learner + promote)' },
 }
 
-/** True if the scenario needs network partitions (and so a private network namespace). */
+/** True if the scenario changes the network (partitions, loss, shaping), so it needs a private network namespace. */
 export function needsPartitions(scenario: string): boolean {
-  return SCENARIOS[scenario]?.fault.startsWith('partition') ?? false
+  const fault = SCENARIOS[scenario]?.fault ?? 'none'
+  return fault.startsWith('partition') || fault.endsWith('network')
 }
 
 /** Targets the harness can start: real etcd 3.4 (the calibration reference) or a local Quorum cluster. */
@@ -41,6 +46,8 @@ export interface ScenarioOptions {
   client?: ClientName
   /** Negative control: serializable reads recorded as linearizable. The checkers must find violations. */
   lieAboutSerializableReads?: boolean
+  /** Keep injecting (and the traffic running) past the duration until this many faults were injected. */
+  minFaults?: number
   clients?: number
   timeoutMs?: number
   thinkMs?: number
@@ -65,12 +72,13 @@ export interface ScenarioResult {
   error?: string
 }
 
-async function startCluster(target: Target, partitionable: boolean): Promise<ClusterUnderTest> {
+async function startCluster(target: Target, scenario: string): Promise<ClusterUnderTest> {
+  const partitionable = needsPartitions(scenario)
   switch (target) {
     case 'etcd':
       return startEtcdUnderTest({ size: 3, snapshotCount: 500, partitionable })
     case 'quorum':
-      return startQuorumUnderTest({ size: 3, snapshotCount: 500, partitionable })
+      return startQuorumUnderTest({ size: 3, snapshotCount: 500, partitionable, fakeClocks: SCENARIOS[scenario]?.fault === 'clock-jump' })
   }
 }
 
@@ -104,7 +112,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   if (!spec) throw new Error(`unknown scenario ${options.scenario}; known: ${Object.keys(SCENARIOS).join(', ')}`)
   const began = monotonicMs()
   const rand = seededRand(options.seed)
-  const cluster = await startCluster(options.target, needsPartitions(options.scenario))
+  const cluster = await startCluster(options.target, options.scenario)
   const recorder = new HistoryRecorder()
   const faults: FaultRecord[] = []
   let error: string | undefined
@@ -123,7 +131,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const trafficStart = monotonicMs()
     workload.start()
     try {
-      await injectFaults(cluster, spec.fault, rand, trafficStart + options.durationS * 1000, faults)
+      await injectFaults(cluster, spec.fault, rand, trafficStart + options.durationS * 1000, faults, options.minFaults)
       const remaining = trafficStart + options.durationS * 1000 - monotonicMs()
       if (remaining > 0) await new Promise((resolve) => setTimeout(resolve, remaining))
     } catch (caught) {

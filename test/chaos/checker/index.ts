@@ -1,6 +1,7 @@
 import type { History, Operation } from '../history'
 import { requestKeys } from '../history'
 import { checkLeases } from './lease'
+import { patchUnknownWrites } from './patch'
 import { checkRevisions } from './revision'
 import type { Violation } from './violation'
 import { checkWatches } from './watch'
@@ -43,8 +44,8 @@ export interface CheckReport {
 }
 
 /**
- * Runs every checker over a history: per-key WGL on the keys whose operations all fit the register model,
- * the revision witness over everything, watch guarantees and lease expiry.
+ * Runs every checker over a history: per-key WGL on the keys whose operations all fit the register model
+ * (unknown writes narrowed by the change log, see patch.ts), the revision witness over everything, watch guarantees and lease expiry.
  */
 export function checkHistory(history: History, options: CheckOptions = {}): CheckReport {
   const violations: Violation[] = []
@@ -55,10 +56,12 @@ export function checkHistory(history: History, options: CheckOptions = {}): Chec
     return [value, performance.now() - start]
   }
 
+  // The revision witness first: its change log narrows the unknown writes for the WGL search.
+  const [revisions, revisionMs] = timed(() => checkRevisions(history))
   const [wgl, wglMs] = timed(() => {
     const byKey = new Map<string, Operation[]>()
     const excluded = new Set<string>()
-    for (const op of history.operations) {
+    for (const op of patchUnknownWrites(history, revisions.log)) {
       for (const key of requestKeys(op.request)) {
         if (!isRegisterOperation(op)) excluded.add(key)
         const list = byKey.get(key)
@@ -78,7 +81,6 @@ export function checkHistory(history: History, options: CheckOptions = {}): Chec
     }
     return { steps, keys }
   })
-  const [revisions, revisionMs] = timed(() => checkRevisions(history))
   violations.push(...revisions.violations)
   const [watchViolations, watchMs] = timed(() => checkWatches(history, revisions.log))
   violations.push(...watchViolations)

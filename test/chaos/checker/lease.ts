@@ -1,4 +1,5 @@
-import type { History, Operation } from '../history'
+import type { History } from '../history'
+import { observationIndex } from './observations'
 import type { LeaseExpiry } from './revision'
 import { slice, type Violation } from './violation'
 
@@ -12,30 +13,7 @@ import { slice, type Violation } from './violation'
  * revision is at least that revision, or a watch response carrying it. All times share one monotonic clock.
  */
 export function checkLeases(history: History, expiries: LeaseExpiry[]): Violation[] {
-  const observations: Array<{ revision: number; at: number; op?: Operation }> = []
-  for (const op of history.operations) if (op.outcome === 'ok' && op.response) observations.push({ revision: op.response.revision, at: op.return, op })
-  for (const stream of history.watches) {
-    for (const segment of stream.segments) {
-      for (const response of segment.responses) {
-        if (response.events.length === 0) continue
-        observations.push({ revision: Math.max(...response.events.map((e) => e.kv.modRevision)), at: response.at })
-      }
-    }
-  }
-  // Earliest observation of any revision >= r: suffix minimum over observations sorted by revision.
-  observations.sort((a, b) => a.revision - b.revision)
-  const suffix = [...observations]
-  for (let i = suffix.length - 2; i >= 0; i--) if (suffix[i + 1].at < suffix[i].at) suffix[i] = suffix[i + 1]
-  const firstSeen = (revision: number) => {
-    let lo = 0
-    let hi = observations.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (observations[mid].revision < revision) lo = mid + 1
-      else hi = mid
-    }
-    return lo < suffix.length ? suffix[lo] : undefined
-  }
+  const firstSeen = observationIndex(history)
 
   const violations: Violation[] = []
   for (const expiry of expiries) {
