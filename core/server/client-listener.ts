@@ -2,7 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { authorityFixingDuplex, classifyFirstHeaderBlock } from './h2-authority'
-import { createServer as createTlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls'
+import { createServer as createTlsServer, type PeerCertificate, type SecureContextOptions, type TLSSocket } from 'node:tls'
 import { ServerCredentials, type Server as GrpcServer } from '@grpc/grpc-js'
 
 // One client URL serves both gRPC (HTTP/2) and plain HTTP/1.1 (/health, /metrics, /version), as etcd does
@@ -40,7 +40,9 @@ function injectH2(socket: Socket, head: Buffer, inject: (connection: Socket | Du
       socket.unshift(buffered)
       inject(socket)
     } else {
-      inject(authorityFixingDuplex(socket, buffered))
+      const duplex = authorityFixingDuplex(socket, buffered)
+      if ('authorized' in socket) tlsSocketOfDuplex.set(duplex, socket as TLSSocket)
+      inject(duplex)
     }
   }
   const classify = () => {
@@ -60,6 +62,21 @@ function injectH2(socket: Socket, head: Buffer, inject: (connection: Socket | Du
   socket.on('data', onData)
   socket.resume()
   classify()
+}
+
+/** The TLS socket under each rewriting Duplex handed to grpc-js (see injectH2). */
+const tlsSocketOfDuplex = new WeakMap<object, TLSSocket>()
+
+/**
+ * The verified client certificate of the TLS connection under `connection` (a rewriting Duplex from injectH2),
+ * or undefined. For --client-cert-auth: grpc-js `getAuthContext()` sees the TLS socket only on connections handed
+ * to node:http2 natively; node wraps a Duplex in a JSStreamSocket, which is no TLSSocket.
+ */
+export function verifiedClientCertificate(connection: unknown): PeerCertificate | undefined {
+  const socket = typeof connection === 'object' && connection !== null ? tlsSocketOfDuplex.get(connection) : undefined
+  if (!socket?.authorized) return undefined
+  const certificate = socket.getPeerCertificate()
+  return certificate && Object.keys(certificate).length > 0 ? certificate : undefined
 }
 
 export interface ClientListenerOptions {

@@ -5,6 +5,7 @@ import { checkProposal, proposalAuthHeader } from '../../auth/permissions'
 import { authInfoFromToken, type TokenProvider } from '../../auth/tokens'
 import { addService } from '../../proto/services'
 import type * as pb from '../../proto/types'
+import { verifiedClientCertificate } from '../client-listener'
 import { toGrpcStatusError } from './errors'
 
 const SERVICE = 'etcdserverpb.Auth'
@@ -57,10 +58,28 @@ export async function callerAuthInfo(
 ): Promise<AuthInfo | undefined> {
   const fromToken = await authInfoFromToken(tokens, store, call.metadata.get(TOKEN_METADATA_KEY))
   if (fromToken || !store.isEnabled() || !clientCertAuth) return fromToken
-  const certificate = call.getAuthContext().sslPeerCertificate
-  if (!certificate || Object.keys(certificate).length === 0) return undefined
+  const fromContext = call.getAuthContext().sslPeerCertificate
+  // grpc-js sees the TLS socket only on natively served connections; rewritten ones are found by their Duplex.
+  const certificate = fromContext && Object.keys(fromContext).length > 0 ? fromContext : verifiedClientCertificate(injectedConnection(call))
+  if (!certificate) return undefined
   const cn = certificate.subject?.CN
   return { username: typeof cn === 'string' ? cn : '', revision: store.revision() }
+}
+
+/**
+ * The connection grpc-js was handed for this call's HTTP/2 session (client-listener.ts injectH2), or undefined.
+ * NB: reads grpc-js 1.14 internals (call → [nextCall…] → stream.session.socket, node's socket proxy, whose
+ * `stream` is the Duplex node wrapped in a JSStreamSocket); if they change, this finds nothing and the caller
+ * gets no certificate identity (fails closed; test/auth/tls-cert-auth.int.test.ts catches it).
+ */
+function injectedConnection(call: CallerCall): unknown {
+  let inner: unknown = (call as { call?: unknown }).call
+  for (let depth = 0; depth < 8 && typeof inner === 'object' && inner !== null; depth++) {
+    const stream = (inner as { stream?: { session?: { socket?: { stream?: unknown } } } }).stream
+    if (stream) return stream.session?.socket?.stream
+    inner = (inner as { nextCall?: unknown }).nextCall
+  }
+  return undefined
 }
 
 function defaultUnary<Request, Response>(
