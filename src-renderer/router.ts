@@ -10,6 +10,7 @@ import AdvisorView from './views/AdvisorView.vue'
 import SnapshotWizardView from './views/wizards/SnapshotWizardView.vue'
 import RestoreWizardView from './views/wizards/RestoreWizardView.vue'
 import BackupsView from './views/wizards/BackupsView.vue'
+import MembershipWizardView from './views/wizards/MembershipWizardView.vue'
 import { useLocalClustersStore } from './stores/local-clusters'
 
 /** Routes. Hash history, so the same build works from file:// (Electron) and over HTTP (web mode). */
@@ -39,5 +40,6 @@ export const router = createRouter({
     { path: '/clusters/:id/snapshot', name: 'snapshot', component: SnapshotWizardView, props: true },
     { path: '/restore', name: 'restore', component: RestoreWizardView },
     { path: '/backups', name: 'backups', component: BackupsView },
+    { path: '/membership', name: 'membership', component: MembershipWizardView },
   ],
 })

@@ -168,8 +168,57 @@ export interface BackupsApi {
   onBackupRun(listener: (event: BackupRunEvent) => void): Unsubscribe
 }
 
+/** A membership change the wizard can make on a local cluster. */
+export type MembershipChangeKind = 'addLearner' | 'promote' | 'remove'
+
+/** Fault tolerance of a set of voters. Raft thesis §4: a majority of voters must be up. */
+export interface FaultTolerance {
+  voters: number
+  healthyVoters: number
+  learners: number
+  /** floor(voters / 2) + 1 */
+  quorumSize: number
+  /** voters - quorumSize: failures the cluster survives. */
+  tolerates: number
+  /** healthyVoters >= quorumSize */
+  hasQuorum: boolean
+}
+
+/** One member as the wizard's table shows it. */
+export interface MembershipRow {
+  name: string
+  id: string
+  role: 'leader' | 'follower' | 'learner' | 'stopped' | 'unhealthy'
+  healthy: boolean
+  /** Raft index the member has applied; null when it did not answer. */
+  appliedIndex: number | null
+}
+
+/** What a change would do, checked before it is made. */
+export interface MembershipPlan {
+  cluster: string
+  kind: MembershipChangeKind
+  /** The member concerned; empty for addLearner. */
+  member: string
+  members: MembershipRow[]
+  before: FaultTolerance
+  after: FaultTolerance
+  /** False when the change is refused; `refusal` says why in plain words. */
+  allowed: boolean
+  refusal: string
+  warnings: string[]
+}
+
+/** Quorum-safe membership changes on local clusters; implemented by src-main/services/membership-wizard.ts. */
+export interface MembershipApi {
+  /** The tables before and after `kind` on `member` and whether it is allowed (nothing changes). */
+  planMembershipChange(cluster: string, kind: MembershipChangeKind, member: string): Promise<Result<MembershipPlan>>
+  /** Re-checks the plan and makes the change; a refused change fails with `invalid_argument` and the reason. */
+  applyMembershipChange(cluster: string, kind: MembershipChangeKind, member: string): Promise<Result<MembershipPlan>>
+}
+
 /** Guided operations, delegated by AdminService. */
-export interface WizardsApi extends SnapshotsApi, BackupsApi {}
+export interface WizardsApi extends SnapshotsApi, BackupsApi, MembershipApi {}
 
 /** Request methods of WizardsApi, spread into the contract's method list. */
 export const WIZARD_METHOD_FLAGS = {
@@ -184,6 +233,8 @@ export const WIZARD_METHOD_FLAGS = {
   deleteBackupSchedule: true,
   runBackupNow: true,
   getBackupHistory: true,
+  planMembershipChange: true,
+  applyMembershipChange: true,
 } as const satisfies Record<Exclude<keyof WizardsApi, 'onSnapshotProgress' | 'onBackupRun'>, true>
 
 /** Events of WizardsApi, spread into the contract's event list. */

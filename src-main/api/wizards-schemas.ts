@@ -48,4 +48,6 @@ export const WIZARD_ARG_SCHEMAS: { [M in WizardMethod]: z.ZodType<Parameters<Wiz
   deleteBackupSchedule: z.tuple([id]),
   runBackupNow: z.tuple([id]),
   getBackupHistory: z.tuple([id]),
+  planMembershipChange: z.tuple([clusterName, z.enum(['addLearner', 'promote', 'remove']), z.string().max(64)]),
+  applyMembershipChange: z.tuple([clusterName, z.enum(['addLearner', 'promote', 'remove']), z.string().max(64)]),
 }

@@ -31,6 +31,7 @@ import { createEtcdClient } from './client-factory'
 import { KeyService } from './key-service'
 import type { SnapshotService } from './snapshots'
 import type { BackupScheduleService } from './backups'
+import { MembershipWizardService } from './membership-wizard'
 import type { BackupRunEvent, SnapshotProgressEvent, WizardsApi } from '../api/wizards-api'
 import type { DrillsApi } from '../api/drills-api'
 import type { DrillService } from './drills'
@@ -81,10 +82,16 @@ export class AdminService implements AdminApi {
   /** Connections of local clusters: monitored (and alerted on) all the time, not only while shown. */
   private readonly pinned = new Set<string>()
   private readonly keys: KeyService
+  private readonly membership: MembershipWizardService
 
   constructor(private readonly deps: AdminServiceDeps) {
     this.callTimeoutMs = deps.callTimeoutMs ?? 3000
     this.events.setMaxListeners(100)
+    this.membership = new MembershipWizardService({
+      clusterDir: (name) => this.local().dir(name),
+      exists: (name) => this.deps.localClusters?.exists(name) ?? false,
+      execute: (cluster, kind, member) => (kind === 'addLearner' ? this.addLocalMember(cluster, true) : this.localMemberAction(cluster, member, kind)),
+    })
     this.keys = new KeyService({ connections: deps.connections, openClient: deps.openEtcdClient ?? createEtcdClient })
     this.alerts = new AlertEvaluator({
       rules: deps.alertRules ?? [],
@@ -264,6 +271,8 @@ export class AdminService implements AdminApi {
   deleteBackupSchedule: WizardsApi['deleteBackupSchedule'] = (id) => this.backups((service) => service.deleteBackupSchedule(id))
   runBackupNow: WizardsApi['runBackupNow'] = (id) => this.backups((service) => service.runBackupNow(id))
   getBackupHistory: WizardsApi['getBackupHistory'] = (id) => this.backups((service) => service.getBackupHistory(id))
+  planMembershipChange: WizardsApi['planMembershipChange'] = (...args) => this.membership.planMembershipChange(...args)
+  applyMembershipChange: WizardsApi['applyMembershipChange'] = (...args) => this.membership.applyMembershipChange(...args)
   onBackupRun(listener: (event: BackupRunEvent) => void): Unsubscribe {
     return this.deps.backups?.onBackupRun(listener) ?? (() => undefined)
   }

@@ -70,6 +70,8 @@ const VALID_ARGS: { [M in AdminMethod]: Parameters<AdminApi[M]> } = {
   deleteBackupSchedule: ['s1'],
   runBackupNow: ['s1'],
   getBackupHistory: ['s1'],
+  planMembershipChange: ['playground', 'remove', 'member2'],
+  applyMembershipChange: ['playground', 'addLearner', ''],
   takeSnapshot: [{ connectionId: 'a1', operationId: 'op1', memberId: '', path: '/tmp/s.db' }],
   getSnapshotStatus: ['/tmp/s.db'],
   verifySnapshot: ['/tmp/s.db'],

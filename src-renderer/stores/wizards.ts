@@ -1,0 +1,52 @@
+import { defineStore } from 'pinia'
+import { ref } from 'vue'
+import type { MembershipChangeKind, MembershipPlan, Result } from '../../src-main/api/admin-api'
+import { api } from '../api'
+import { errorText } from './errors'
+
+/** State of the membership wizard: the plan on screen, the learner it added, and the last error as user text. */
+export const useWizardsStore = defineStore('wizards', () => {
+  const plan = ref<MembershipPlan | null>(null)
+  /** The learner the wizard added (promoted and removed in later steps). */
+  const learner = ref('')
+  const busy = ref(false)
+  const error = ref<string | null>(null)
+
+  async function call(work: () => Promise<Result<MembershipPlan>>): Promise<MembershipPlan | null> {
+    busy.value = true
+    try {
+      const result = await work()
+      if (!result.ok) {
+        error.value = errorText(result.error)
+        return null
+      }
+      error.value = null
+      return result.value
+    } finally {
+      busy.value = false
+    }
+  }
+
+  function reset(): void {
+    plan.value = null
+    learner.value = ''
+    error.value = null
+  }
+
+  /** Shows what `kind` on `member` would do (nothing changes). */
+  async function preview(cluster: string, kind: MembershipChangeKind, member: string): Promise<void> {
+    const next = await call(() => api.planMembershipChange(cluster, kind, member))
+    if (next) plan.value = next
+  }
+
+  /** Makes the change; afterwards `plan` shows the new state. */
+  async function apply(cluster: string, kind: MembershipChangeKind, member: string): Promise<boolean> {
+    const next = await call(() => api.applyMembershipChange(cluster, kind, member))
+    if (!next) return false
+    plan.value = next
+    if (kind === 'addLearner') learner.value = next.member
+    return true
+  }
+
+  return { plan, learner, busy, error, reset, preview, apply }
+})
