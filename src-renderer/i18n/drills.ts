@@ -65,4 +65,5 @@ export const drillsEn = {
   'advisor.fix': 'Fix',
   'advisor.goFix': 'Open',
   'advisor.showOk': 'Show passing checks',
+  'advisor.allFindings': 'All findings',
 } as const

@@ -118,6 +118,15 @@ describe('web mode end to end: failure drills and the advisor (Chromium, real Qu
     await shot('33-advisor-weak-cluster', 1300)
     await page.getByTestId('advisor-show-ok').click()
     expect(await row('member-count').getByTestId('advisor-finding-title').innerText()).toBe('3 members: tolerates 1 failure(s)')
+
+    // The overview shows the score and the top findings, linking to the Advisor page.
+    await page.getByTestId('nav-cluster').first().click()
+    await expect.poll(() => page.getByTestId('advisor-summary-score').innerText().catch(() => ''), { timeout: 20_000 }).toBe(`Score ${score}/100`)
+    expect(await page.getByTestId('advisor-summary-finding').count()).toBe(3)
+    expect(await page.getByTestId('advisor-summary-finding').first().innerText()).toMatch(/^critical/)
+    await shot('34-overview-advisor-summary', 1300)
+    await page.getByTestId('advisor-summary-open').click()
+    await expect.poll(() => page.url()).toMatch(/#\/clusters\/[\w-]+\/advisor$/)
     expect(consoleErrors).toEqual([])
   }, 60_000)
 })
