@@ -15,6 +15,8 @@ import { type Statements, prepareStatements } from './statements'
 /** File names inside the data dir. */
 export const DB_FILE = 'member.db'
 export const LOCK_FILE = 'member.lock'
+/** A small SQLite file this process keeps exclusively locked while the database is open (see openGuard). */
+export const GUARD_FILE = 'member.guard'
 
 export interface OpenMemberDbOptions {
   dataDir: string
@@ -53,8 +55,7 @@ function pidAlive(pid: number): boolean {
 
 /**
  * Takes `<dataDir>/member.lock` (created with O_EXCL, holding our pid). A lock left by a dead process is
- * taken over; a live holder (or a second open in this process) gives DbLockedError. SQLite's exclusive
- * locking mode is the second line of defence (see schema.ts applyPragmas).
+ * taken over; a live holder (or a second open in this process) gives DbLockedError.
  */
 function acquireLock(dataDir: string): string {
   const path = join(dataDir, LOCK_FILE)
@@ -74,6 +75,25 @@ function acquireLock(dataDir: string): string {
     unlinkSync(path)
   }
   throw new DbLockedError(dataDir, undefined)
+}
+
+/**
+ * The second line of defence behind the lock file: an exclusive SQLite (fcntl) lock on GUARD_FILE, held until
+ * close and released by the kernel if the process dies, so a second process is kept out even if the lock file
+ * was removed or rewritten. It is a separate file because the member database itself stays in NORMAL locking
+ * mode, so that this process's worker threads can open read connections to it (state-snapshot.ts).
+ */
+function openGuard(dataDir: string): Database.Database {
+  const guard = new Database(join(dataDir, GUARD_FILE), { timeout: 0 })
+  try {
+    guard.pragma('locking_mode = EXCLUSIVE')
+    guard.exec('BEGIN EXCLUSIVE; COMMIT')
+    return guard
+  } catch (error) {
+    guard.close()
+    if (isSqliteBusy(error)) throw new DbLockedError(dataDir, undefined)
+    throw error
+  }
 }
 
 function releaseLock(path: string): void {
@@ -135,6 +155,7 @@ export class MemberDb implements Backend {
     private readonly db: Database.Database,
     readonly path: string,
     private readonly lockPath: string,
+    private readonly guard: Database.Database,
   ) {
     this.statements = prepareStatements(db)
     this.raftStorage = new SqliteRaftStorage(this.statements, () => this.confState())
@@ -153,6 +174,7 @@ export class MemberDb implements Backend {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 })
     }
     const lockPath = acquireLock(dataDir)
+    let guard: Database.Database | undefined
     try {
       const exists = existsSync(path)
       if (!exists) {
@@ -169,23 +191,24 @@ export class MemberDb implements Backend {
         throw error
       }
       try {
-        MemberDb.prepare(db, path, exists, options.integrityCheck ?? 'quick')
+        MemberDb.prepare(db, path, exists, options.integrityCheck ?? 'quick', () => (guard = openGuard(dataDir)))
       } catch (error) {
         db.close()
         if (isSqliteCorruption(error)) throw new DbCorruptError(path, String((error as Error).message))
         if (isSqliteBusy(error)) throw new DbLockedError(dataDir, undefined)
         throw error
       }
-      return new MemberDb(db, path, lockPath)
+      return new MemberDb(db, path, lockPath, guard!)
     } catch (error) {
+      guard?.close()
       releaseLock(lockPath)
       throw error
     }
   }
 
-  private static prepare(db: Database.Database, path: string, existed: boolean, check: 'quick' | 'full' | 'none'): void {
+  /** Checks the file (reads only), then takes the guard and applies the PRAGMAs and migrations (writes). */
+  private static prepare(db: Database.Database, path: string, existed: boolean, check: 'quick' | 'full' | 'none', takeGuard: () => void): void {
     // Only reads until the file is known to be ours and readable: switching to WAL rewrites the header.
-    db.pragma('locking_mode = EXCLUSIVE')
     const version = db.pragma('user_version', { simple: true }) as number
     const appId = db.pragma('application_id', { simple: true }) as number
     if (existed) {
@@ -200,9 +223,8 @@ export class MemberDb implements Backend {
         if (!(messages.length === 1 && messages[0] === 'ok')) throw new DbCorruptError(path, messages.slice(0, 5).join('; '))
       }
     }
+    takeGuard()
     applyPragmas(db)
-    // take the exclusive lock now (it is kept until close in EXCLUSIVE locking mode)
-    db.exec('BEGIN EXCLUSIVE; COMMIT')
     migrate(db, version)
   }
 
@@ -286,6 +308,7 @@ export class MemberDb implements Backend {
     try {
       this.db.close()
     } finally {
+      this.guard.close()
       releaseLock(this.lockPath)
     }
   }

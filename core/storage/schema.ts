@@ -11,12 +11,11 @@ export const SCHEMA_VERSION = 2
 /**
  * Durability settings. WAL + synchronous=FULL: every commit is fsynced before it returns (measured: WAL +
  * NORMAL loses acknowledged commits on power loss, see notes/reliability-methods.md §5.5).
- * locking_mode=EXCLUSIVE keeps an OS lock on the file for the connection's lifetime (released by the kernel if
- * the process dies), so a second process cannot open the database even in WAL mode; it must be set before
- * WAL is first used, and it also means no -shm file.
+ * locking_mode stays NORMAL (with its -shm file) so that a worker thread can open a second, read-only
+ * connection and read one consistent WAL snapshot while the member writes (the catch-up state image,
+ * state-snapshot.ts); a second process is kept out by the data dir's lock file (member-db.ts).
  */
 export function applyPragmas(db: Database.Database): void {
-  db.pragma('locking_mode = EXCLUSIVE')
   const mode = db.pragma('journal_mode = WAL', { simple: true })
   assert(mode === 'wal', () => `journal_mode is ${String(mode)}, expected wal`)
   db.pragma('synchronous = FULL')
