@@ -28,6 +28,8 @@ export interface MemberConfig {
   name: string
   dataDir: string
   snapshotCount: number
+  /** Log entries kept behind a snapshot for slow followers (--experimental-snapshot-catchup-entries). */
+  snapshotCatchUpEntries: number
   heartbeatMs: number
   electionMs: number
   listenPeerUrls: URL[]
@@ -294,6 +296,7 @@ export function buildMemberConfig(raw: RawFlags): MemberConfig {
     name,
     dataDir: dataDirRaw === '${name}.etcd' || dataDirRaw === '' ? `${name}.etcd` : dataDirRaw,
     snapshotCount: int('snapshot-count', 1),
+    snapshotCatchUpEntries: int('experimental-snapshot-catchup-entries', 1),
     heartbeatMs,
     electionMs,
     listenPeerUrls: parseUrls('listen-peer-urls', value('listen-peer-urls')),

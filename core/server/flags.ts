@@ -93,6 +93,8 @@ export const NODE_FLAGS: readonly FlagSpec[] = [
   { name: 'experimental-initial-corrupt-check', kind: 'bool', defaultValue: 'false', help: 'Enable to check data corruption before serving any client/peer traffic.' },
   { name: 'experimental-corrupt-check-time', kind: 'duration', defaultValue: '0s', help: 'Duration of time between cluster corruption check passes.' },
   { name: 'experimental-enable-lease-checkpoint', kind: 'bool', defaultValue: 'true', help: 'Persist lease remaining TTL so long-lived leases do not renew forever across leader changes.' },
+  // etcd compat: etcd 3.5.13+/3.6 flag; lets tests reach snapshot catch-up without writing 5,000 entries.
+  { name: 'experimental-snapshot-catchup-entries', kind: 'int', defaultValue: '5000', help: 'Number of entries for a slow follower to catch up after compacting the raft storage entries.' },
   { name: 'experimental-watch-progress-notify-interval', kind: 'duration', defaultValue: '10m', help: 'Duration of periodical watch progress notification.' },
 ]
 

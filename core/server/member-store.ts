@@ -1,5 +1,6 @@
+import { rmSync } from 'node:fs'
 import { decodeConfChange } from '../raft/confchange/codec'
-import { ConfChangeType, EntryType, type ConfChange, type ConfState, type Entry, type HardState, type Message, type Snapshot } from '../raft/types'
+import { ConfChangeType, EntryType, type ConfChange, type ConfState, type Entry, type HardState, type Snapshot } from '../raft/types'
 import type { KvStore } from '../mvcc/kv-store'
 import type { Lessor } from '../mvcc/lessor'
 import type { WatchableStore } from '../mvcc/watchable-store'
@@ -9,7 +10,7 @@ import type { AlarmType } from '../mvcc/backend'
 import type { MemberDb, MemberTx } from '../storage/member-db'
 import { getAppliedIndex, setAppliedIndex, setConfState } from '../storage/metadata'
 import { compactLog, createSnapshot, persistReady } from '../storage/raft-storage'
-import { exportStateImage, installStateImage } from '../storage/state-snapshot'
+import { installStateImage, stateImageFilePath } from '../storage/state-snapshot'
 import { decodeRaftRequest, type InternalRaftRequest } from './raft-request'
 import { checkCorrupt } from './corruption'
 import { decodeConfChangeContext, type Membership } from './membership'
@@ -93,6 +94,9 @@ export class MemberStore implements HostStore {
       const last = work.committedEntries.at(-1)
       if (last) setAppliedIndex(tx, last.index)
     }, { sync: mustSync(work, this.lastHardState) })
+    // a received image file (peer/snapshot-stream.ts) is no longer needed once installed and committed
+    const imageFile = work.snapshot && stateImageFilePath(work.snapshot.data)
+    if (imageFile) rmSync(imageFile, { force: true })
     if (work.hardState) this.lastHardState = work.hardState
     if (confChanges.length > 0) this.options.onConfChanges(confChanges)
     if (results.length > 0) this.options.onResults(results)
@@ -102,20 +106,6 @@ export class MemberStore implements HostStore {
     this.options.db.transaction((tx) => {
       createSnapshot(tx, index, confState, new Uint8Array())
       if (compactIndex > tx.raftStorage.firstIndex() - 1) compactLog(tx, compactIndex)
-    })
-  }
-
-  /**
-   * Replaces the snapshot of an outgoing MsgSnap (the last one recorded, whose data is empty) with one of the
-   * state as applied now: an image of the state machine at the applied index, that index's term and the
-   * current configuration. A peer added after the recorded snapshot thus finds itself in the snapshot's conf
-   * state. etcd compat: etcdserver createMergedSnapshotMessage, which sends the current backend likewise.
-   */
-  snapshotMessage(message: Message, confState: ConfState): Message {
-    return this.options.db.transaction((tx) => {
-      const index = getAppliedIndex(this.options.db)
-      const term = tx.raftStorage.term(index)
-      return { ...message, snapshot: { data: exportStateImage(tx, index), metadata: { index, term, confState } } }
     })
   }
 

@@ -27,6 +27,7 @@ import type { ProposalAuth } from './grpc/auth'
 import { NodeHost } from './node-host'
 import { answerPeerHashKv, CorruptionChecker } from './corruption'
 import { fetchPeerMembers, parseDialMap, PEER_DIAL_MAP_ENV, PeerTransport } from './peer/transport'
+import { createSnapshotSink, createSnapshotSource, snapshotDir } from './peer/snapshot-stream'
 import { encodeRaftRequest, type InternalRequestBodies, type InternalRequestKind } from './raft-request'
 import { RequestIdGenerator, WaitRegistry } from './wait'
 import { registerServices } from './grpc/services'
@@ -178,6 +179,7 @@ export class Member {
       onResults: (results) => this.deliverResults(results),
       onConfChanges: (changes) => this.onConfChanges(changes),
     })
+    const snapshots = snapshotDir(config.dataDir)
     this.transport = new PeerTransport({
       memberId: this.memberId,
       clusterId: this.clusterId,
@@ -189,6 +191,8 @@ export class Member {
         this.metrics.peerSentFailures.inc({ To: formatId(peer) })
       },
       onSnapshotStatus: (peer, ok) => this.node.reportSnapshot(peer, ok),
+      snapshotSource: createSnapshotSource(db.path, snapshots),
+      snapshotSink: createSnapshotSink(snapshots),
       onRemovedSelf: () => {
         this.log('warn', 'the cluster removed this member; stopping')
         void this.stop({ transferLeadership: false })
@@ -207,6 +211,7 @@ export class Member {
       transport: this.transport,
       tickMs: config.heartbeatMs,
       snapshotCount: config.snapshotCount,
+      snapshotCatchUpEntries: config.snapshotCatchUpEntries,
       onSoftState: (state) => this.onSoftState(state.lead, state.raftState),
       onReadStates: (states) => this.onReadStates(states),
       onApplied: (index) => this.onApplied(index),

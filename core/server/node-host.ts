@@ -47,11 +47,6 @@ export interface HostStore {
    * entries before `compactIndex` (<= index), keeping a catch-up margin for slow followers.
    */
   createSnapshot(index: number, confState: ConfState, compactIndex: number): void
-  /**
-   * Optional: the MsgSnap to send instead of `message`, carrying the state machine as applied now with
-   * `confState` (the current configuration), so that the receiver can install it.
-   */
-  snapshotMessage?(message: Message, confState: ConfState): Message
 }
 
 /** What the host needs from the peer transport. */
@@ -238,7 +233,7 @@ export class NodeHost {
     }
     const commitMs = performance.now() - started
     if (ready.messages.length > 0) {
-      transport.send(ready.messages.map((m) => (m.type === MessageType.MsgSnap && store.snapshotMessage ? store.snapshotMessage(m, node.status().config) : m)))
+      transport.send(ready.messages)
     }
     if (ready.snapshot) {
       this.appliedIndex = ready.snapshot.metadata.index

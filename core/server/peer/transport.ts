@@ -20,7 +20,9 @@ import { decodeMessage, DecodeError, encodeMessage } from './codec'
 //        headers: x-quorum-cluster-id, -from, -to     checks cluster id (412), target (404), removed (410)
 //        body: frame* (u32 length | encoded Message)  decodes each frame, calls onMessage
 //   MsgSnap goes on its own POST /raft/snapshot stream so a large snapshot never delays heartbeats; its
-//   completion is reported with onSnapshotStatus (Raft's ReportSnapshot).
+//   completion is reported with onSnapshotStatus (Raft's ReportSnapshot). With snapshotSource/snapshotSink
+//   the state image is not inside the message: it is built off the main thread and streamed in chunks after
+//   it (snapshot-stream.ts), and the receiver steps the MsgSnap only once the whole image is on its disk.
 //
 // Sending never blocks the Ready loop: while a peer is unreachable or its stream backlog is above
 // maxBacklogBytes, messages to it are dropped and onUnreachable is called (Raft retransmits; etcd does the
@@ -88,7 +90,18 @@ export interface PeerTransportOptions {
    * otherwise). See core/server/corruption.ts.
    */
   hashKv?: (body: string) => { status: number; body: string }
-  /** Largest accepted frame (default 64 MiB). */
+  /**
+   * Leader side of a streamed snapshot: for Raft's MsgSnap, the message to send (its snapshot's metadata,
+   * data empty) and the state image body (snapshot-stream.ts imageBody); `release` is called when the send
+   * ended either way. Without it, MsgSnap is sent as it is, in one frame.
+   */
+  snapshotSource?: (message: Message) => Promise<{ message: Message; body: NodeJS.ReadableStream; release: () => void }>
+  /**
+   * Follower side: stores a streamed image body and resolves with the MsgSnap to step (its data refers to
+   * the stored image); rejects, having stored nothing, if the body is damaged or breaks off.
+   */
+  snapshotSink?: (message: Message, body: AsyncIterable<Buffer>) => Promise<Message>
+  /** Largest accepted frame (default 64 MiB); streamed snapshot images are not frames and have no cap. */
   maxFrameBytes?: number
   /** Backlog above which messages to a peer are dropped (default 8 MiB). */
   maxBacklogBytes?: number
@@ -302,6 +315,8 @@ export class PeerTransport {
   private readonly maxFrameBytes: number
   private readonly maxBacklogBytes: number
   private readonly random: () => number
+  /** Peers a streamed snapshot is being built for or sent to (one at a time per peer). */
+  private readonly snapshotsInFlight = new Set<NodeId>()
   private inboundFaults = new Map<NodeId, LinkFault>()
 
   constructor(private readonly options: PeerTransportOptions) {
@@ -436,13 +451,12 @@ export class PeerTransport {
       this.options.onSnapshotStatus?.(link.id, false)
       return
     }
-    const stream = this.openStream(session, link.id, SNAPSHOT_PATH)
-    let finished = false
-    const finish = (ok: boolean) => {
-      if (finished) return
-      finished = true
-      this.options.onSnapshotStatus?.(link.id, ok)
+    if (this.options.snapshotSource) {
+      this.sendStreamedSnapshot(link, message, this.options.snapshotSource)
+      return
     }
+    const stream = this.openStream(session, link.id, SNAPSHOT_PATH)
+    const finish = this.snapshotFinisher(link.id, () => undefined)
     stream.on('response', (headers) => finish(Number(headers[':status']) === 200))
     stream.on('error', () => finish(false))
     stream.on('close', () => finish(false))
@@ -450,6 +464,54 @@ export class PeerTransport {
     link.stats.sentBytes += bytes.length
     stream.end(bytes)
     stream.resume()
+  }
+
+  /** Reports a snapshot send's outcome once, then runs `release`. */
+  private snapshotFinisher(peer: NodeId, release: () => void): (ok: boolean) => void {
+    let finished = false
+    return (ok) => {
+      if (finished) return
+      finished = true
+      release()
+      this.options.onSnapshotStatus?.(peer, ok)
+    }
+  }
+
+  private sendStreamedSnapshot(link: PeerLink, message: Message, source: NonNullable<PeerTransportOptions['snapshotSource']>): void {
+    // Raft sends one MsgSnap and waits for ReportSnapshot; a repeat while one is in flight is dropped.
+    if (this.snapshotsInFlight.has(link.id)) return
+    this.snapshotsInFlight.add(link.id)
+    const done = () => this.snapshotsInFlight.delete(link.id)
+    source(message).then(
+      ({ message: snapshotMessage, body, release }) => {
+        const finish = this.snapshotFinisher(link.id, () => {
+          done()
+          release()
+        })
+        const session = link.session && !link.session.destroyed ? link.session : null
+        if (!session || !this.links.has(link.id)) return finish(false)
+        const stream = this.openStream(session, link.id, SNAPSHOT_PATH)
+        stream.on('response', (headers) => finish(Number(headers[':status']) === 200))
+        stream.on('error', () => finish(false))
+        stream.on('close', () => finish(false))
+        body.on('error', (error: Error) => {
+          this.log('warn', 'snapshot image read failed', { peer: formatId(link.id), error: error.message })
+          stream.close(http2.constants.NGHTTP2_CANCEL)
+        })
+        body.on('data', (chunk: Buffer) => (link.stats.sentBytes += chunk.length))
+        const head = frame(encodeMessage(snapshotMessage))
+        link.stats.sentBytes += head.length
+        stream.write(head)
+        body.pipe(stream)
+        stream.resume()
+        this.log('info', 'sending snapshot', { peer: formatId(link.id), index: snapshotMessage.snapshot?.metadata.index })
+      },
+      (error: Error) => {
+        done()
+        this.log('warn', 'cannot build the snapshot image', { peer: formatId(link.id), error: error.message })
+        this.options.onSnapshotStatus?.(link.id, false)
+      },
+    )
   }
 
   /** Opens a request stream to a peer with our identity headers. */
@@ -556,6 +618,10 @@ export class PeerTransport {
     this.inboundStreams.add(stream)
     stream.on('close', () => this.inboundStreams.delete(stream))
     const isSnapshot = path === SNAPSHOT_PATH
+    if (isSnapshot && this.options.snapshotSink) {
+      void this.receiveSnapshot(stream, from, this.options.snapshotSink)
+      return
+    }
     if (!isSnapshot) stream.respond({ ':status': 200 })
     const parser = new FrameParser(this.maxFrameBytes)
     stream.on('data', (chunk: Buffer) => {
@@ -570,6 +636,52 @@ export class PeerTransport {
       }
       for (const bytes of frames) this.deliver(stream, from, bytes, isSnapshot)
     })
+  }
+
+  /**
+   * Reads a snapshot stream: the MsgSnap frame, then (when its data is empty) the streamed image, which the
+   * sink stores; the MsgSnap is stepped only after that, and the sender learns the outcome from the status.
+   */
+  private async receiveSnapshot(stream: ServerHttp2Stream, from: NodeId, sink: NonNullable<PeerTransportOptions['snapshotSink']>): Promise<void> {
+    const iterator = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
+    let head = Buffer.alloc(0)
+    const fail = (status: number, reason: string) => {
+      this.log('warn', 'snapshot from peer not installed', { from: formatId(from), reason })
+      if (!stream.headersSent && !stream.destroyed) stream.respond({ ':status': status }, { endStream: true })
+    }
+    try {
+      while (head.length < 4 || head.length < 4 + head.readUInt32BE(0)) {
+        if (head.length >= 4 && head.readUInt32BE(0) > this.maxFrameBytes) return fail(400, 'oversized snapshot message frame')
+        const next = await iterator.next()
+        if (next.done) return fail(400, 'snapshot stream ended inside its message frame')
+        head = Buffer.concat([head, next.value])
+        this.receivedBytes.set(from, (this.receivedBytes.get(from) ?? 0) + next.value.length)
+      }
+      const length = head.readUInt32BE(0)
+      const message = decodeMessage(head.subarray(4, 4 + length))
+      if (message.from !== from || message.to !== this.options.memberId || message.type !== MessageType.MsgSnap || !message.snapshot) {
+        return fail(400, 'misaddressed or not a MsgSnap')
+      }
+      const fault = this.inboundFaults.get(from)
+      if (fault && this.dropByFault(fault)) return fail(503, 'dropped by an injected fault')
+      if (message.snapshot.data.length > 0) {
+        this.options.onMessage(message)
+      } else {
+        const rest = head.subarray(4 + length)
+        const receivedBytes = this.receivedBytes
+        async function* body(): AsyncGenerator<Buffer> {
+          if (rest.length > 0) yield rest
+          for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+            receivedBytes.set(from, (receivedBytes.get(from) ?? 0) + next.value.length)
+            yield next.value
+          }
+        }
+        this.options.onMessage(await sink(message, body()))
+      }
+      if (!stream.headersSent && !stream.destroyed) stream.respond({ ':status': 200 }, { endStream: true })
+    } catch (error) {
+      fail(500, (error as Error).message)
+    }
   }
 
   private deliver(stream: ServerHttp2Stream, from: NodeId, bytes: Buffer, isSnapshot: boolean): void {
