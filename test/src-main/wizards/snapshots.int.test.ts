@@ -112,4 +112,25 @@ describe('snapshot wizard service (real etcd 3.4, real quorum members)', () => {
     expect(!gone.ok && gone.error.code).toBe('unavailable')
     expect(existsSync(join(work.path, 'gone')) ? readdirSync(join(work.path, 'gone')) : []).toEqual([])
   })
+
+  it('a member that dies mid-snapshot gives a plain message and leaves no file (not even the .part)', async () => {
+    const value = 'x'.repeat(1024 * 1024)
+    for (let i = 0; i < 16; i++) expect(etcdctl(etcd.endpoints, ['put', `big/${i}`], value).status).toBe(0)
+    const third = etcd.members[2]
+    const memberId = BigInt(/"member_id":(\d+)/.exec(etcdctl(third.clientUrl, ['endpoint', 'status', '-w', 'json']).stdout)?.[1] ?? '0').toString(16)
+    const path = join(work.path, 'mid', 'killed.db')
+    let killed = false
+    const off = service.onSnapshotProgress((event) => {
+      if (event.operationId !== 'op5' || killed) return
+      killed = true
+      etcd.kill(2) // SIGKILL while the stream is running
+    })
+    const result = await service.takeSnapshot({ connectionId: etcdId, operationId: 'op5', memberId, path })
+    off()
+    expect(killed).toBe(true)
+    expect(result.ok).toBe(false)
+    expect(!result.ok && result.error.code).toBe('unavailable')
+    expect(!result.ok && result.error.message).toMatch(/^snapshot: the member stopped answering \(.+\); nothing was written$/)
+    expect(readdirSync(join(work.path, 'mid'))).toEqual([])
+  })
 })
