@@ -56,6 +56,28 @@ export async function currentLeader(cluster: LocalCluster): Promise<ManifestMemb
 }
 
 /**
+ * The manifest entry of a member about to be added with `peerURL`: a data dir and log under the cluster dir,
+ * free client (same scheme as the peer URL) and metrics ports; it starts with `--initial-cluster-state existing`.
+ * Not recorded in the manifest yet.
+ */
+export async function plannedMember(cluster: LocalCluster, name: string, peerURL: string): Promise<ManifestMember> {
+  const peer = new URL(peerURL)
+  const [clientPort, metricsPort] = (await freePorts(3)).filter((port) => String(port) !== peer.port)
+  return {
+    name,
+    id: '',
+    clientURL: `${peer.protocol}//127.0.0.1:${clientPort}`,
+    peerURL,
+    metricsURL: `http://127.0.0.1:${metricsPort}`,
+    dataDir: join(cluster.dir, name),
+    logFile: join(cluster.dir, `${name}.log`),
+    pid: 0,
+    bootstrapped: false,
+    added: true,
+  }
+}
+
+/**
  * Adds a member (`etcdctl member add`), gives it ports and a data dir, starts it with
  * `--initial-cluster-state existing` and waits until it is healthy. Returns its manifest entry.
  */
@@ -64,21 +86,10 @@ export async function addMember(cluster: LocalCluster, options: { learner?: bool
   let index = cluster.manifest.members.length + 1
   while (taken.has(`member${index}`)) index++
   const name = `member${index}`
-  const [clientPort, peerPort, metricsPort] = await freePorts(3)
+  const [peerPort] = await freePorts(1)
   const scheme = cluster.manifest.tls ? 'https' : 'http'
   if (cluster.manifest.tls) await ensureClusterCertificates(cluster.dir, [name])
-  const member: ManifestMember = {
-    name,
-    id: '',
-    clientURL: `${scheme}://127.0.0.1:${clientPort}`,
-    peerURL: `${scheme}://127.0.0.1:${peerPort}`,
-    metricsURL: `http://127.0.0.1:${metricsPort}`,
-    dataDir: join(cluster.dir, name),
-    logFile: join(cluster.dir, `${name}.log`),
-    pid: 0,
-    bootstrapped: false,
-    added: true,
-  }
+  const member = await plannedMember(cluster, name, `${scheme}://127.0.0.1:${peerPort}`)
   const etcd = client(cluster)
   try {
     const added = await etcd.cluster.memberAdd([member.peerURL], { isLearner: options.learner ?? false })

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LocalCluster, type MemberCommand } from '../../core/cluster/launcher'
-import { currentLeader } from '../../core/cluster/membership-ops'
+import { currentLeader, plannedMember } from '../../core/cluster/membership-ops'
 import type { ManifestMember } from '../../core/cluster/manifest'
 import { freePorts } from '../../core/cluster/ports'
 import { etcdctl } from '../support/etcd'
@@ -100,23 +100,9 @@ function both(clusters: { quorum: LocalCluster; etcd: LocalCluster }, args: (clu
 }
 
 /** Records a member that `etcdctl member add` just added, so the launcher can start it (`existing` state). */
-async function recordAdded(cluster: LocalCluster, name: string, peerURL: string): Promise<ManifestMember> {
-  const [clientPort, metricsPort] = await freePorts(2)
-  const member: ManifestMember = {
-    name,
-    id: '',
-    clientURL: `http://127.0.0.1:${clientPort}`,
-    peerURL,
-    metricsURL: `http://127.0.0.1:${metricsPort}`,
-    dataDir: join(cluster.dir, name),
-    logFile: join(cluster.dir, `${name}.log`),
-    pid: 0,
-    bootstrapped: false,
-    added: true,
-  }
-  cluster.manifest.members.push(member)
+async function recordAdded(cluster: LocalCluster, name: string, peerURL: string): Promise<void> {
+  cluster.manifest.members.push(await plannedMember(cluster, name, peerURL))
   cluster.save()
-  return member
 }
 
 describe('cluster operations on a shared Quorum cluster, compared with etcd 3.4', () => {
