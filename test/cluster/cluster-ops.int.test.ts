@@ -169,10 +169,12 @@ describe('cluster operations on a shared Quorum cluster, compared with etcd 3.4'
       const listed = both(clusters, () => ['member', 'list'])
       expect(listed.quorum).toEqual(listed.etcd)
 
-      for (const cluster of [clusters.quorum, clusters.etcd]) {
-        await recordAdded(cluster, 'member4', peerOf(cluster))
-        await cluster.start('member4', 60_000)
-      }
+      await Promise.all(
+        [clusters.quorum, clusters.etcd].map(async (cluster) => {
+          await recordAdded(cluster, 'member4', peerOf(cluster))
+          await cluster.start('member4', 60_000)
+        }),
+      )
       const idOf = (c: LocalCluster) => memberIds(c.endpoints()).get('member4')!
       const promote = (c: LocalCluster) => masked(c.endpoints(), ['member', 'promote', idOf(c)])
       let promoted = { quorum: promote(clusters.quorum), etcd: promote(clusters.etcd) }
