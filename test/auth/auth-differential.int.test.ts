@@ -60,9 +60,9 @@ const SCRIPT: Step[] = [
   { args: ['get', 'p/1'] },
   { args: ['put', 'p/1', 'anon'] },
   // Watch: read permission on the whole range.
-  { args: ['watch', 'p/1', '--rev=1', ...ALICE], forMs: 2500 },
-  { args: ['watch', 'z', ...ALICE], forMs: 2500 },
-  { args: ['watch', 'p/', '--prefix', '--rev=1', ...ALICE], forMs: 2500, follower: true },
+  { args: ['watch', 'p/1', '--rev=1', ...ALICE], forMs: 1500 },
+  { args: ['watch', 'z', ...ALICE], forMs: 1500 },
+  { args: ['watch', 'p/', '--prefix', '--rev=1', ...ALICE], forMs: 1500, follower: true },
   // Leases.
   { args: ['lease', 'grant', '600', ...ALICE], capture: 'LA' },
   { args: ['put', 'p/leased', 'v', '--lease=$LA', ...ALICE] },
