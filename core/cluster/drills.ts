@@ -189,7 +189,8 @@ export async function enableDrills(cluster: LocalCluster, onProgress?: (line: st
     await cluster.ensureLinkProxies()
     return
   }
-  writeLinkProxyConfig(cluster.dir, await planLinkProxies(cluster.activeMembers()))
+  const ports = cluster.manifest.members.flatMap((member) => [member.clientURL, member.peerURL, member.metricsURL].map((url) => Number(new URL(url).port)))
+  writeLinkProxyConfig(cluster.dir, await planLinkProxies(cluster.activeMembers(), ports))
   await cluster.ensureLinkProxies()
   for (const member of cluster.activeMembers()) {
     if (!isAlive(member.pid)) continue
@@ -209,8 +210,11 @@ export async function linkState(cluster: LocalCluster): Promise<LinkProxyState> 
  * members cut off the current leader.
  */
 export async function applyDrill(cluster: LocalCluster, request: DrillRequest): Promise<QuorumAnalysis> {
-  if (!drillsEnabled(cluster)) throw new ClusterOperationError('network drills are not enabled on this cluster (`quorum cluster drill enable` restarts each member once)')
-  const names = cluster.activeMembers().map((member) => member.name)
+  const config = readLinkProxyConfig(cluster.dir)
+  if (!config) throw new ClusterOperationError('network drills are not enabled on this cluster (`quorum cluster drill enable` restarts each member once)')
+  // Members added after drills were enabled have no proxied links: they are left out of every drill.
+  const linked = new Set(config.links.map((link) => link.from))
+  const names = cluster.activeMembers().map((member) => member.name).filter((name) => linked.has(name))
   const resolved = { ...request }
   if ((request.kind === 'partition' || request.kind === 'split') && (request.members ?? []).length === 0) {
     resolved.members = [(await currentLeader(cluster)).name]

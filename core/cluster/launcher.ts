@@ -165,7 +165,7 @@ export class LocalCluster {
     try {
       if (options.linkProxies) {
         if (manifest.engine !== 'quorum') throw new ClusterOperationError('network drills (link proxies) need the quorum engine')
-        writeLinkProxyConfig(dir, await planLinkProxies(members))
+        writeLinkProxyConfig(dir, await planLinkProxies(members, ports))
         await cluster.ensureLinkProxies()
       }
       for (const member of members) cluster.spawnMember(member, options.extraArgs ?? [])

@@ -108,10 +108,18 @@ export function writeLinkProxyConfig(dir: string, config: LinkProxyConfig): void
   renameSync(temp, path)
 }
 
-/** Allocates one proxy port per directed pair of `members` plus the control port. */
-export async function planLinkProxies(members: ReadonlyArray<{ name: string; peerURL: string }>): Promise<LinkProxyConfig> {
+/**
+ * Allocates one proxy port per directed pair of `members` plus the control port, avoiding `reserved` ports and
+ * the members' own peer ports (allocated but maybe not bound yet: freePorts may hand them out again).
+ */
+export async function planLinkProxies(members: ReadonlyArray<{ name: string; peerURL: string }>, reserved: Iterable<number> = []): Promise<LinkProxyConfig> {
   const pairs = members.flatMap((from) => members.filter((to) => to !== from).map((to) => [from, to] as const))
-  const ports = await freePorts(pairs.length + 1)
+  const taken = new Set([...reserved, ...members.map((member) => Number(new URL(member.peerURL).port))])
+  const ports: number[] = []
+  for (let attempt = 0; ports.length < pairs.length + 1; attempt++) {
+    assert(attempt < 10, `no ${pairs.length + 1} free ports outside the cluster's own after 10 attempts`)
+    for (const port of await freePorts(pairs.length + 1 - ports.length)) if (!taken.has(port) && !ports.includes(port)) ports.push(port)
+  }
   return {
     version: 1,
     controlPort: ports[0],

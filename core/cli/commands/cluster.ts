@@ -91,8 +91,9 @@ export function registerClusterCommand(program: Command): void {
     .option('--snapshot-count <n>', 'applied entries between snapshots', intOption(1), 100000)
     .option('--tls', 'client and peer TLS with client-certificate auth (CA and root client certificate under DIR/certs)', false)
     .option('--prometheus', 'also start a real Prometheus (Debian `prometheus`) scraping every member each second with the shipped alert rules', false)
+    .option('--drills', 'route peer traffic through per-link proxies for network drills (`quorum cluster drill ...`)', false)
     .option('--json', 'print the members as JSON', false)
-    .action((options: { dir: string; size: number; basePort: number; engine: 'quorum' | 'etcd'; heartbeatInterval: number; electionTimeout: number; snapshotCount: number; tls: boolean; prometheus: boolean; json: boolean }) =>
+    .action((options: { dir: string; size: number; basePort: number; engine: 'quorum' | 'etcd'; heartbeatInterval: number; electionTimeout: number; snapshotCount: number; tls: boolean; prometheus: boolean; drills: boolean; json: boolean }) =>
       guarded(async () => {
         if (options.size % 2 === 0) {
           console.error(
@@ -108,6 +109,7 @@ export function registerClusterCommand(program: Command): void {
           electionMs: options.electionTimeout,
           snapshotCount: options.snapshotCount,
           tls: options.tls,
+          linkProxies: options.drills,
           onProgress: options.json ? undefined : (line) => console.error(line),
         })
         await recordMemberIds(started)
