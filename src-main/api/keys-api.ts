@@ -22,7 +22,10 @@ export interface KeyPageRequest {
   cursor?: string
   /** Read at this revision (from the first page) so every page sees the same store; absent = newest. */
   revision?: number
-  /** Entries per page, 1..10000. */
+  /**
+   * Entries per page, 1..50000. NB: etcd 3.4 walks the index of the whole rest of the range for every Range
+   * (limit or not), so over a million keys fewer, bigger pages are much cheaper than many small ones.
+   */
   limit: number
 }
 

@@ -22,7 +22,7 @@ export const KEY_ARG_SCHEMAS: { [M in KeyMethod]: z.ZodType<Parameters<KeysApi[M
       separator: z.string().max(16),
       cursor: bytes.optional(),
       revision: revision.optional(),
-      limit: z.number().int().min(1).max(10_000),
+      limit: z.number().int().min(1).max(50_000),
     }),
   ]),
   countKeys: z.tuple([id, bytes, revision]),

@@ -171,7 +171,9 @@ export async function listKeys(client: KeysClient, request: Omit<KeyPageRequest,
     exhausted = !page.more && consumed === page.kvs.length
   }
   let more = !exhausted
-  if (more) {
+  // Flat mode: every key read is an entry, so the range's own `more` already tells; a tree page may end in a
+  // folder that swallows the rest, so look once (each Range walks the rest of the range's index in etcd 3.4).
+  if (more && separator.length > 0) {
     // The page filled up: look once whether anything follows the cursor.
     const probe = await client.kv.range(cursor, { rangeEnd: end, revision, limit: 1, keysOnly: true })
     more = probe.kvs.length > 0

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import { Writer } from 'protobufjs/minimal'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EtcdClient } from '../../core/client'
 import { etcdctl, startEtcd, type EtcdCluster } from '../support/etcd'
@@ -172,7 +173,7 @@ describe('Keys, Leases and Users pages in web mode (Chromium, real etcd 3.4)', (
     expect(consoleErrors).toEqual([])
   }, 90_000)
 
-  it('binary values keep their bytes: hex view, text views off, an edit in hex writes exactly those bytes', async () => {
+  it('binary values keep their bytes (hex view, text views off, a hex edit writes exactly those bytes); Kubernetes protobuf shows as YAML', async () => {
     // 0xff 0x00 0xc3 0x28 is not UTF-8.
     const key = Buffer.from('bin/k').toString('base64')
     const id = await saveConnection('keys bin', false)
@@ -192,6 +193,30 @@ describe('Keys, Leases and Users pages in web mode (Chromium, real etcd 3.4)', (
     await page.getByTestId('keys-save').click()
     await expect.poll(() => etcdctl(etcd.endpoints, ['get', 'bin/k', '--print-value-only', '--hex']).stdout.trim()).toBe('\\xff\\x00\\xc3\\x29\\x00')
     await page.screenshot({ path: join(ARTIFACTS, 'keys-05-binary.png') })
+
+    // A Kubernetes object stored as protobuf opens in the read-only Kubernetes view as YAML.
+    const field = (number: number, value: Uint8Array | string) => {
+      const writer = Writer.create()
+      writer.uint32((number << 3) | 2)
+      return (typeof value === 'string' ? writer.string(value) : writer.bytes(value)).finish()
+    }
+    const concat = (...parts: Uint8Array[]) => Buffer.concat(parts)
+    const pod = field(1, concat(field(1, 'web-0'), field(3, 'default')))
+    const envelope = concat(field(1, concat(field(1, 'v1'), field(2, 'Pod'))), field(2, pod))
+    const k8sValue = concat(Buffer.from('k8s\0', 'binary'), envelope).toString('base64')
+    await page.evaluate(
+      async ([id, key, value]) => {
+        await fetch('api/saveKey', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify([{ connectionId: id, key, value, expectedModRevision: 0 }]) })
+      },
+      [id, Buffer.from('/registry/pods/default/web-0').toString('base64'), k8sValue] as const,
+    )
+    await page.getByTestId('keys-goto').locator('input').fill('/registry/pods/default/web-0')
+    await page.getByTestId('keys-goto').locator('input').press('Enter')
+    await expect.poll(() => page.getByTestId('keys-kubernetes').innerText()).toContain('v1 Pod')
+    await expect.poll(() => editor().innerText()).toContain('kind: Pod')
+    expect(await editor().innerText()).toContain('name: web-0')
+    expect(await page.getByTestId('keys-save').isDisabled()).toBe(true)
+    await page.screenshot({ path: join(ARTIFACTS, 'keys-06-kubernetes.png') })
     expect(consoleErrors).toEqual([])
   }, 30_000)
 

@@ -7,6 +7,7 @@ import {
   deletePrefix,
   displayKey,
   exportKeys,
+  getKey,
   importKeys,
   keyHistory,
   listKeys,
@@ -257,6 +258,17 @@ describe.each(targets)('key services on $name', (target) => {
     expect(await client.kv.get('lease/a')).toBeNull()
     await expect(getLease(client, granted.id)).rejects.toMatchObject({ code: 'not_found' })
     await expect(leaseAction(client, { kind: 'keepAlive', id: granted.id })).rejects.toMatchObject({ code: 'not_found' })
+  })
+
+  it('cuts large values at the asked size and says so; the full read returns every byte', async () => {
+    const value = Buffer.alloc(100_000, 0xab)
+    await client.kv.put('big-value', value)
+    const cut = await getKey(client, b64('big-value'), 0, 4096)
+    expect(cut).toMatchObject({ size: 100_000, truncated: true })
+    expect(Buffer.from(cut!.value, 'base64')).toEqual(value.subarray(0, 4096))
+    const whole = await getKey(client, b64('big-value'))
+    expect(whole!.truncated).toBe(false)
+    expect(Buffer.from(whole!.value, 'base64').equals(value)).toBe(true)
   })
 
   it('delete-prefix needs the typed prefix and the count that was shown', async () => {
