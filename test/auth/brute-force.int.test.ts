@@ -5,9 +5,9 @@ import { startTestCluster, type TestCluster } from '../e2e/etcdctl/clusters'
 // Issue 10 bad input against a real `quorum node` process: wrong passwords in a row must neither crash the member
 // nor slow other clients down noticeably; malformed and expired tokens get etcd's errors. bcrypt comparisons run
 // on a worker thread (core/auth/password-checker.ts), so the event loop keeps serving others.
-// QUORUM_AUTH_BRUTE_N sets the number of attempts (default 500 to keep CI short; the report ran 10,000).
+// QUORUM_AUTH_BRUTE_N sets the number of attempts (default 300 to keep CI short; the report ran 10,000).
 
-const ATTEMPTS = Number(process.env.QUORUM_AUTH_BRUTE_N ?? 500)
+const ATTEMPTS = Number(process.env.QUORUM_AUTH_BRUTE_N ?? 300)
 const PARALLEL = 8
 const TOKEN_TTL_SECONDS = 2
 
