@@ -104,6 +104,8 @@ export class Member {
   private readonly confChangeWaiters = new Map<bigint, Array<(applied: AppliedConfChange) => void>>()
   private readonly timers: NodeJS.Timeout[] = []
   private queuedReads: Array<{ resolve: () => void; reject: (error: Error) => void }> = []
+  /** Invariant: true while pendingReads holds the batch of the one ReadIndex round in flight. */
+  private readIndexInFlight = false
   private readCounter = 0n
   private gaugeRefreshes = 0
   private readonly peerTotals = new Map<bigint, { sent: number; received: number }>()
@@ -470,22 +472,33 @@ export class Member {
 
   /**
    * Waits until this member has applied everything committed before the call (Raft ReadIndex, §6.4), so a
-   * following local read is linearizable. Concurrent calls share one ReadIndex round.
+   * following local read is linearizable. One ReadIndex round is in flight at a time; the calls that arrive
+   * meanwhile share the next one (etcd compat: etcdserver linearizableReadLoop), so a read load costs one
+   * heartbeat round per batch, not per turn of the event loop.
    */
   linearizableBarrier(): Promise<void> {
     if (this.stopping) return Promise.reject(new EtcdError('STOPPED'))
     return new Promise((resolve, reject) => {
-      const waiter = { resolve, reject }
+      const timer = setTimeout(() => reject(new EtcdError('TIMEOUT')), this.requestTimeoutMs)
+      timer.unref()
+      const waiter = {
+        resolve: () => {
+          clearTimeout(timer)
+          resolve()
+        },
+        reject,
+      }
       this.queuedReads.push(waiter)
-      if (this.queuedReads.length === 1) setImmediate(() => this.issueReadIndex())
-      setTimeout(() => reject(new EtcdError('TIMEOUT')), this.requestTimeoutMs).unref()
+      if (this.queuedReads.length === 1 && !this.readIndexInFlight) setImmediate(() => this.issueReadIndex())
     })
   }
 
   private issueReadIndex(): void {
+    if (this.readIndexInFlight || this.stopping) return
     const batch = this.queuedReads
     this.queuedReads = []
     if (batch.length === 0) return
+    this.readIndexInFlight = true
     const ctx = Buffer.alloc(8)
     ctx.writeBigUInt64BE(++this.readCounter)
     this.pendingReads.set(ctx.toString('hex'), batch)
@@ -505,6 +518,8 @@ export class Member {
       const batch = this.pendingReads.get(key)
       if (!batch) continue
       this.pendingReads.delete(key)
+      this.readIndexInFlight = false
+      if (this.queuedReads.length > 0) setImmediate(() => this.issueReadIndex())
       const done = () => batch.forEach((waiter) => waiter.resolve())
       if (this.host.applied >= state.index) done()
       else this.readWaiters.push({ index: state.index, resolve: done })
