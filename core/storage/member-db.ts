@@ -236,14 +236,19 @@ export class MemberDb implements Backend {
   transaction<T>(fn: (tx: MemberTx) => T, options: { sync?: boolean } = {}): T {
     assert(!this.closed, 'member database is closed')
     assert(!this.db.inTransaction, 'nested member database transaction')
-    if (options.sync !== false) return this.db.transaction(() => fn(this.tx))()
-    // `sync: false` (etcd raft MustSync == false: no new entries, term or vote): committed to the WAL without an
-    // fsync; the next synced commit makes it durable, and a crash before that only loses state Raft replays.
-    this.db.pragma('synchronous = NORMAL')
+    this.raftStorage.invalidate()
     try {
-      return this.db.transaction(() => fn(this.tx))()
+      if (options.sync !== false) return this.db.transaction(() => fn(this.tx))()
+      // `sync: false` (etcd raft MustSync == false: no new entries, term or vote): committed to the WAL without an
+      // fsync; the next synced commit makes it durable, and a crash before that only loses state Raft replays.
+      this.db.pragma('synchronous = NORMAL')
+      try {
+        return this.db.transaction(() => fn(this.tx))()
+      } finally {
+        this.db.pragma('synchronous = FULL')
+      }
     } finally {
-      this.db.pragma('synchronous = FULL')
+      this.raftStorage.invalidate()
     }
   }
 

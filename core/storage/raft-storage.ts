@@ -48,6 +48,13 @@ function toEntry(row: EntryRow): Entry {
  * called inside one (same connection).
  */
 export class SqliteRaftStorage implements RaftStorage {
+  /**
+   * first/last index as last read. Raft asks for them many times per message; they change only through the
+   * write functions of this file (which call invalidate) inside transactions, and MemberDb.transaction
+   * invalidates at both ends, so a rolled-back or direct write is never served from here.
+   */
+  private cachedBounds: { first: number; last: number } | undefined
+
   constructor(
     private readonly s: Statements,
     private readonly storedConfState: () => ConfState | undefined,
@@ -101,10 +108,17 @@ export class SqliteRaftStorage implements RaftStorage {
     return { data: row.data, metadata: { index: row.idx, term: row.term, confState: decodeConfState(row.conf_state) } }
   }
 
+  /** @internal Forgets the cached bounds (see cachedBounds). */
+  invalidate(): void {
+    this.cachedBounds = undefined
+  }
+
   private bounds(): { first: number; last: number } {
+    if (this.cachedBounds) return this.cachedBounds
     const row = this.s.entryBounds.get() as { first: number | null; last: number | null }
     assert(row.first !== null && row.last !== null, 'raft log has no dummy entry')
-    return { first: row.first + 1, last: row.last }
+    this.cachedBounds = { first: row.first + 1, last: row.last }
+    return this.cachedBounds
   }
 }
 
@@ -146,6 +160,7 @@ export function appendEntries(tx: MemberTx, entries: Entry[]): void {
   if (first > entries[0].index) entries = entries.slice(first - entries[0].index)
   const lastIndex = storage.lastIndex()
   assert(entries[0].index <= lastIndex + 1, () => `missing log entry [last: ${lastIndex}, append at: ${entries[0].index}]`)
+  storage.invalidate()
   tx.statements.entryDeleteFrom.run(entries[0].index)
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]
@@ -160,6 +175,7 @@ export function applySnapshot(tx: MemberTx, snap: Snapshot): void {
   if (current >= snap.metadata.index) throw new SnapshotOutOfDateError(snap.metadata.index, current)
   const { index, term, confState } = snap.metadata
   tx.statements.snapshotSet.run(index, term, encodeConfState(confState), snap.data)
+  tx.raftStorage.invalidate()
   tx.statements.entryDeleteAll.run()
   tx.statements.entryInsert.run(index, term, 0, Buffer.alloc(0))
 }
@@ -187,6 +203,7 @@ export function compactLog(tx: MemberTx, compactIndex: number): void {
   const first = storage.firstIndex()
   if (compactIndex <= first - 1) throw new CompactedError(compactIndex, first)
   assert(compactIndex <= storage.lastIndex(), () => `compact ${compactIndex} is out of bound lastindex(${storage.lastIndex()})`)
+  storage.invalidate()
   tx.statements.entryDeleteBelow.run(compactIndex)
   tx.statements.entryClearData.run(compactIndex)
 }
