@@ -1,6 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { generateKeyPairSync } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { EtcdClient } from '../../core/client'
 import { MemberMetaAuthBackend } from '../../core/auth/member-meta-backend'
 import { openEtcdSnapshot } from '../../core/snapshot/etcd-snapshot'
 import { authStateFromEtcd, restoreSnapshot } from '../../core/snapshot/restore'
@@ -45,13 +48,20 @@ describe('snapshot save/restore keeps users, roles and the auth flag', () => {
     if (start) {
       children.push(
         spawn(process.execPath, ['build/bin/quorum.mjs', 'node', '--name', name, '--data-dir', dataDir, '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
-          '--listen-client-urls', client, '--advertise-client-urls', client, '--initial-cluster', `${name}=${peer}`], { stdio: 'ignore' }),
+          '--listen-client-urls', client, '--advertise-client-urls', client, '--initial-cluster', `${name}=${peer}`, '--auth-token', jwtSpec], { stdio: 'ignore' }),
       )
     }
     return { dataDir, client }
   }
 
+  let jwtSpec = ''
+
   beforeAll(async () => {
+    // The restored member signs JWTs (--auth-token jwt, as etcd's), so this also runs the jwt provider end to end.
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    writeFileSync(join(dir.path, 'jwt.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }))
+    writeFileSync(join(dir.path, 'jwt.pub'), publicKey.export({ type: 'spki', format: 'pem' }))
+    jwtSpec = `jwt,pub-key=${join(dir.path, 'jwt.pub')},priv-key=${join(dir.path, 'jwt.key')},sign-method=ES256,ttl=5m`
     // etcd's minimum bcrypt cost: the restored hashes keep it, so every login of the test stays cheap.
     etcd = await startEtcd({ size: 1, extraArgs: ['--bcrypt-cost', '4'] })
     for (const args of [
@@ -88,6 +98,24 @@ describe('snapshot save/restore keeps users, roles and the auth flag', () => {
     expect(ctl(endpoint, ['user', 'list', ...ROOT])).toBe('0: alice\nroot')
     expect(ctl(endpoint, ['role', 'get', 'ro', ...ROOT])).toBe(ctl(etcd.endpoints, ['role', 'get', 'ro', ...ROOT]))
     expect(ctl(endpoint, ['user', 'get', 'alice', ...ROOT])).toBe(ctl(etcd.endpoints, ['user', 'get', 'alice', ...ROOT]))
+  })
+
+  it('tokens are ES256 JWTs with etcd\'s claims; a forged or unsigned one is an invalid auth token', async () => {
+    const client = new EtcdClient({ endpoints: [endpoint], callTimeoutMs: 5000 })
+    try {
+      const { token } = await client.auth.authenticate('alice', 'alicepw')
+      const [header, payload] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()) as Record<string, unknown>)
+      expect(header).toMatchObject({ alg: 'ES256' })
+      expect(payload).toMatchObject({ username: 'alice', revision: expect.any(Number), exp: expect.any(Number) })
+      expect((await client.kv.range('p/1', {}, { metadata: { token } })).kvs.map((kv) => kv.value.toString())).toEqual(['one'])
+      const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${token.split('.')[1]}.`
+      const forged = `${token.split('.').slice(0, 2).join('.')}.${Buffer.alloc(64, 1).toString('base64url')}`
+      for (const bad of [unsigned, forged]) {
+        await expect(client.kv.range('p/1', {}, { metadata: { token: bad } })).rejects.toThrow('etcdserver: invalid auth token')
+      }
+    } finally {
+      client.close()
+    }
   })
 
   it('quorum snapshot save as root, then restore: the auth state is the same, hashes included', async () => {
