@@ -201,7 +201,7 @@ describe('etcd 3.4 snapshot read by Quorum', () => {
     const restore = etcdctl(cluster.endpoints, ['snapshot', 'restore', flipped, '--data-dir', join(dir.path, 'restore-flipped')])
     expect(restore.status).not.toBe(0)
     expect(restore.stderr.split('\n')).toContain(mismatch.trimEnd())
-  })
+  }, 120_000) // several CLI runs: slow on a loaded machine
 
   it('reads a 100k-key snapshot with bounded memory and the same status as etcdctl', async () => {
     const value = Buffer.alloc(256, 'v')

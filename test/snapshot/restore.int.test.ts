@@ -254,5 +254,5 @@ describe('snapshot restore', () => {
     const refused = quorum(['snapshot', 'restore', join(dir.path, 'quorum-small.snap'), ...base, '--data-dir', nonEmpty])
     expect(refused.stderr).toContain('exists and is not empty')
     expect(readFileSync(join(nonEmpty, 'keep'), 'utf8')).toBe('x')
-  })
+  }, 120_000) // several CLI runs: slow on a loaded machine
 })
