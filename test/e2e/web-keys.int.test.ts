@@ -1,41 +1,25 @@
-import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { Writer } from 'protobufjs/minimal'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EtcdClient } from '../../core/client'
-import { etcdctl, startEtcd, type EtcdCluster } from '../support/etcd'
-import { tempDir } from '../support/temp-dir'
-import { ROOT, startUi, stopUi, type RunningUi } from './web-ui'
+import { etcdctl, type EtcdCluster } from '../support/etcd'
+import { ARTIFACTS, startKeysE2e, type KeysE2e } from './web-keys-support'
+import type { RunningUi } from './web-ui'
 
 // The Keys, Leases and Users pages end to end in web mode against a real etcd 3.4 member: browse, edit JSON
 // in the CodeMirror editor with validation, resolve a conflict made by etcdctl, history diff and revert, a
 // watch that shows an etcdctl put, delete a prefix with typed confirmation, a read-only connection, leases
 // and users. Screenshots go to test-artifacts/e2e/. Any console error fails the test.
 
-const ARTIFACTS = join(ROOT, 'test-artifacts', 'e2e')
-
 describe('Keys, Leases and Users pages in web mode (Chromium, real etcd 3.4)', () => {
+  let e2e: KeysE2e
   let etcd: EtcdCluster
   let ui: RunningUi
-  let browser: Browser
   let page: Page
-  let data: ReturnType<typeof tempDir>
-  const consoleErrors: string[] = []
+  let consoleErrors: string[]
 
-  const saveConnection = (name: string, readOnly: boolean) =>
-    page.evaluate(
-      async ([name, endpoints, readOnly]) => {
-        const response = await fetch('api/saveConnection', {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify([{ name, endpoints: [endpoints], readOnly, username: '', tls: { caCert: '', clientCert: '', serverName: '' } }]),
-        })
-        const result = (await response.json()) as { ok: boolean; value: { id: string } }
-        return result.value.id
-      },
-      [name, etcd.endpoints, readOnly] as const,
-    )
+  const saveConnection = (name: string, readOnly: boolean) => e2e.saveConnection(name, readOnly)
   const get = (key: string) => etcdctl(etcd.endpoints, ['get', key, '--print-value-only']).stdout.trim()
   const editor = () => page.getByTestId('keys-editor').locator('.cm-content')
   const listPrefix = async (prefix: string) => {
@@ -44,31 +28,15 @@ describe('Keys, Leases and Users pages in web mode (Chromium, real etcd 3.4)', (
   }
 
   beforeAll(async () => {
-    expect(existsSync(join(ROOT, 'out', 'renderer', 'index.html')), 'run `npm run build` first').toBe(true)
-    mkdirSync(ARTIFACTS, { recursive: true })
-    data = tempDir('quorum-e2e-keys-')
-    ;[etcd, ui, browser] = await Promise.all([
-      startEtcd({ size: 1 }),
-      startUi(join(data.path, 'app'), ['--no-playground']),
-      chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] }),
-    ])
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
-    page.on('pageerror', (error) => consoleErrors.push(`pageerror: ${error.message}`))
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(`console: ${message.text()}`)
-    })
-    await page.goto(ui.url)
-    await page.waitForURL((url) => !url.search.includes('token='))
+    e2e = await startKeysE2e('keys')
+    ;({ etcd, ui, page, consoleErrors } = e2e)
     const client = new EtcdClient({ endpoints: etcd.endpoints.split(',') })
     await client.kv.txn({ success: Array.from({ length: 30 }, (_, i) => ({ type: 'put' as const, key: `app/svc${i % 3}/k${i}`, value: `v${i}` })) })
     client.close()
     etcdctl(etcd.endpoints, ['put', 'app/config', '{"replicas":1}'])
   })
   afterAll(async () => {
-    await browser?.close()
-    await stopUi(ui)
-    await etcd?.stop()
-    data?.remove()
+    await e2e?.stop()
   })
 
   it('browses, edits JSON with validation, resolves a conflict, diffs and reverts history, watches, deletes a prefix; read-only has no enabled write control', async () => {

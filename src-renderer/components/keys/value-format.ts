@@ -55,6 +55,12 @@ export function bytesToHex(bytes: Uint8Array): string {
   return lines.join('\n')
 }
 
+/** Base64 bytes as text for reading (lists, diffs, dialogs): UTF-8 when valid, else hex, never a lossy decode. */
+export function base64ForReading(base64: string): string {
+  const bytes = base64ToBytes(base64)
+  return utf8OrNull(bytes) ?? bytesToHex(bytes)
+}
+
 /** Raised for text that a view cannot turn into bytes or that does not parse; `code` names the view. */
 export class ValueFormatError extends Error {
   constructor(
