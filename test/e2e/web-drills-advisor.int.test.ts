@@ -62,18 +62,18 @@ describe('web mode end to end: failure drills and the advisor (Chromium, real Qu
     await page.getByTestId('local-create').click()
     await page.getByTestId('local-form-name').locator('input').fill('weak')
     await page.getByTestId('local-form-submit').click()
-    await expect.poll(() => page.locator('[data-testid=local-member-row][data-healthy=true]').count(), { timeout: 60_000 }).toBe(3)
+    await expect.poll(() => page.locator('[data-testid=local-member-row][data-healthy=true]').count(), { timeout: 90_000 }).toBe(3)
 
     await page.getByTestId('nav-drills').click()
-    await page.getByTestId('drills-enable').click({ timeout: 15_000 })
-    await expect.poll(() => page.getByTestId('drill-run').count(), { timeout: 60_000 }).toBe(1)
+    await page.getByTestId('drills-enable').click({ timeout: 30_000 })
+    await expect.poll(() => page.getByTestId('drill-run').count(), { timeout: 90_000 }).toBe(1)
     await expect.poll(() => page.getByTestId('drill-faults-none').count(), { timeout: 10_000 }).toBe(1)
     await shot('30-drills-ready')
 
     await page.getByTestId('drill-kind-partition').click()
     await page.getByTestId('drill-run').click()
     const change = page.getByTestId('drill-leader-change')
-    await expect.poll(() => change.innerText().catch(() => ''), { timeout: 30_000 }).toMatch(/^Leader changed: member[1-3] → member[1-3]$/)
+    await expect.poll(() => change.innerText().catch(() => ''), { timeout: 45_000 }).toMatch(/^Leader changed: member[1-3] → member[1-3]$/)
     const [, before, after] = /Leader changed: (member\d) → (member\d)/.exec(await change.innerText())!
     expect(after).not.toBe(before)
     const explanation = await page.getByTestId('drill-explanation').innerText()
@@ -88,7 +88,7 @@ describe('web mode end to end: failure drills and the advisor (Chromium, real Qu
     await page.getByTestId('drill-kind-heal').click()
     await page.getByTestId('drill-run').click()
     await expect
-      .poll(() => page.getByTestId('drill-explanation').innerText().catch(() => ''), { timeout: 30_000 })
+      .poll(() => page.getByTestId('drill-explanation').innerText().catch(() => ''), { timeout: 45_000 })
       .toBe('All 3 members can talk: 3 of 3 ≥ quorum 2, so the cluster elects a leader and accepts writes.')
     await expect.poll(() => page.locator('[data-testid^=drill-write-]').allInnerTexts(), { timeout: 10_000 }).toEqual([
       expect.stringMatching(/^yes/),
@@ -97,7 +97,7 @@ describe('web mode end to end: failure drills and the advisor (Chromium, real Qu
     ])
     await shot('32-drills-healed')
     expect(consoleErrors).toEqual([])
-  }, 150_000)
+  }, 300_000)
 
   it('the Advisor page lists the findings of the weak cluster (no TLS, no backup) with their fixes and a score', async () => {
     await page.getByTestId('nav-advisor').first().click()
