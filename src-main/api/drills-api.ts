@@ -66,7 +66,7 @@ export interface DrillState {
   takenAt: number
 }
 
-/** What a drill did: the leader before and after (waiting up to a few election timeouts), and the new state. */
+/** What a drill did: the leader before and after (waiting up to 15 election timeouts for the quorum side to agree), and the new state. */
 export interface DrillOutcome {
   leaderBefore: string
   leaderAfter: string

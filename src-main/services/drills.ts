@@ -54,7 +54,7 @@ export class DrillService {
       applyDrill(cluster, { kind: input.kind, members, direction: input.direction, ms: input.ms, jitterMs: input.jitterMs, rate: input.rate }),
     )
     const started = Date.now()
-    const waitMs = cluster.manifest.electionMs * 8
+    const waitMs = cluster.manifest.electionMs * 15
     let leader = before
     if (analysis.majoritySide) {
       while (Date.now() - started < waitMs) {
