@@ -1,8 +1,9 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import type { BackupRunEvent, BackupRunInfo, BackupScheduleInfo, BackupScheduleInput, Result } from '../../src-main/api/admin-api'
+import type { BackupRunEvent, BackupRunInfo, BackupScheduleInfo, BackupScheduleInput } from '../../src-main/api/admin-api'
 import { api } from '../api'
 import { errorText } from './errors'
+import { callRunner } from './wizards'
 
 /**
  * Backup schedules and the history of the selected one, kept current by `onBackupRun`. A failed backup or
@@ -13,10 +14,9 @@ export const useBackupsStore = defineStore('backups', () => {
   const schedules = ref<BackupScheduleInfo[]>([])
   const selectedId = ref<string | null>(null)
   const history = ref<BackupRunInfo[]>([])
-  const busy = ref(false)
   const loaded = ref(false)
-  /** User text of the last failed call, null when the last call worked. */
-  const error = ref<string | null>(null)
+  /** `error`: user text of the last failed call, null when the last call worked. */
+  const { busy, error, run } = callRunner()
   /** The newest failed run or drill, for the app-wide notification. */
   const lastFailure = ref<BackupRunEvent | null>(null)
   let subscribed = false
@@ -38,21 +38,6 @@ export const useBackupsStore = defineStore('backups', () => {
       void load()
       if (event.scheduleId === selectedId.value) void loadHistory()
     })
-  }
-
-  async function run<T>(call: () => Promise<Result<T>>): Promise<T | null> {
-    busy.value = true
-    try {
-      const result = await call()
-      if (!result.ok) {
-        error.value = errorText(result.error)
-        return null
-      }
-      error.value = null
-      return result.value
-    } finally {
-      busy.value = false
-    }
   }
 
   async function load(): Promise<void> {

@@ -7,14 +7,13 @@ import type {
   RemoteRestorePlan,
   RemoteRestoreRequest,
   RestoreToLocalRequest,
-  Result,
   SnapshotFileStatus,
   SnapshotProgressEvent,
   SnapshotVerifyReport,
   TakenSnapshot,
 } from '../../src-main/api/admin-api'
 import { api } from '../api'
-import { errorText } from './errors'
+import { callRunner } from './wizards'
 
 /** Keys the restore wizard lists from the restored cluster to show they are there. */
 const SHOWN_KEYS = 200
@@ -34,9 +33,8 @@ export const useSnapshotsStore = defineStore('snapshots', () => {
   const restored = ref<LocalClusterInfo | null>(null)
   const restoredKeys = ref<KeyEntry[]>([])
   const plan = ref<RemoteRestorePlan | null>(null)
-  const busy = ref(false)
-  /** User text of the last failed call, null when the last call worked. */
-  const error = ref<string | null>(null)
+  /** `error`: user text of the last failed call, null when the last call worked. */
+  const { busy, error, run } = callRunner()
   let operationId = ''
   let subscribed = false
 
@@ -60,21 +58,6 @@ export const useSnapshotsStore = defineStore('snapshots', () => {
   }
 
   /** Runs one call with `busy` set; returns the value, or null after storing the error text. */
-  async function run<T>(call: () => Promise<Result<T>>): Promise<T | null> {
-    busy.value = true
-    try {
-      const result = await call()
-      if (!result.ok) {
-        error.value = errorText(result.error)
-        return null
-      }
-      error.value = null
-      return result.value
-    } finally {
-      busy.value = false
-    }
-  }
-
   async function loadMembers(connectionId: string): Promise<void> {
     const overview = await run(() => api.getClusterOverview(connectionId))
     members.value = overview?.members ?? []

@@ -4,15 +4,14 @@ import type { MembershipChangeKind, MembershipPlan, Result } from '../../src-mai
 import { api } from '../api'
 import { errorText } from './errors'
 
-/** State of the membership wizard: the plan on screen, the learner it added, and the last error as user text. */
-export const useWizardsStore = defineStore('wizards', () => {
-  const plan = ref<MembershipPlan | null>(null)
-  /** The learner the wizard added (promoted and removed in later steps). */
-  const learner = ref('')
+/**
+ * A busy flag, the last error as user text, and `run`, which makes one contract call with both kept current
+ * and resolves with the value or null (shared by the wizard stores).
+ */
+export function callRunner() {
   const busy = ref(false)
   const error = ref<string | null>(null)
-
-  async function call(work: () => Promise<Result<MembershipPlan>>): Promise<MembershipPlan | null> {
+  async function run<T>(work: () => Promise<Result<T>>): Promise<T | null> {
     busy.value = true
     try {
       const result = await work()
@@ -26,6 +25,15 @@ export const useWizardsStore = defineStore('wizards', () => {
       busy.value = false
     }
   }
+  return { busy, error, run }
+}
+
+/** State of the membership wizard: the plan on screen, the learner it added, and the last error as user text. */
+export const useWizardsStore = defineStore('wizards', () => {
+  const plan = ref<MembershipPlan | null>(null)
+  /** The learner the wizard added (promoted and removed in later steps). */
+  const learner = ref('')
+  const { busy, error, run: call } = callRunner()
 
   function reset(): void {
     plan.value = null

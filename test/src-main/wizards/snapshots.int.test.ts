@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LocalCluster } from '../../../core/cluster/launcher'
 import { AppStore } from '../../../core/storage/app-store'
 import { systemClock } from '../../../core/util/clock'
-import type { Result, SnapshotProgressEvent } from '../../../src-main/api/admin-api'
+import type { SnapshotProgressEvent } from '../../../src-main/api/admin-api'
 import { createEtcdClient } from '../../../src-main/services/client-factory'
 import { ConnectionService } from '../../../src-main/services/connections'
 import { LocalClusterService } from '../../../src-main/services/local-clusters'
@@ -13,17 +13,11 @@ import { SnapshotService } from '../../../src-main/services/snapshots'
 import { etcdctl, startEtcd, type EtcdCluster } from '../../support/etcd'
 import { freePort } from '../../support/ports'
 import { tempDir } from '../../support/temp-dir'
+import { QUORUM_COMMAND, value } from './support'
 
 // The snapshot/restore wizards' service on a real etcd 3.4 cluster and real `quorum node` members: save from
 // the leader or a named member with progress, status, verify by test restore, restore into a new local
 // cluster, and the wizard's error cases (each a plain message, nothing half-written).
-
-const QUORUM_COMMAND = { command: process.execPath, args: ['build/bin/quorum.mjs', 'node'] }
-
-function value<T>(result: Result<T>): T {
-  if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`)
-  return result.value
-}
 
 describe('snapshot wizard service (real etcd 3.4, real quorum members)', () => {
   let etcd: EtcdCluster
@@ -114,8 +108,8 @@ describe('snapshot wizard service (real etcd 3.4, real quorum members)', () => {
   })
 
   it('a member that dies mid-snapshot gives a plain message and leaves no file (not even the .part)', async () => {
-    const value = 'x'.repeat(1024 * 1024)
-    for (let i = 0; i < 16; i++) expect(etcdctl(etcd.endpoints, ['put', `big/${i}`], value).status).toBe(0)
+    const megabyte = 'x'.repeat(1024 * 1024)
+    for (let i = 0; i < 16; i++) expect(etcdctl(etcd.endpoints, ['put', `big/${i}`], megabyte).status).toBe(0)
     const third = etcd.members[2]
     const memberId = BigInt(/"member_id":(\d+)/.exec(etcdctl(third.clientUrl, ['endpoint', 'status', '-w', 'json']).stdout)?.[1] ?? '0').toString(16)
     const path = join(work.path, 'mid', 'killed.db')
