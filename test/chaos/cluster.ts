@@ -1,9 +1,9 @@
 import { Etcd3 } from 'etcd3'
-import { chmodSync } from 'node:fs'
-import { join, resolve } from 'node:path'
-import { rmSync } from 'node:fs'
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { basename, join, resolve } from 'node:path'
 import { formatId, parseId } from '../../core/server/ids'
 import { LocalCluster } from '../../core/cluster/launcher'
+import { isAlive } from '../../core/cluster/process'
 import type { ManifestMember } from '../../core/cluster/manifest'
 import { clusterClient, promoteMember } from '../../core/cluster/membership-ops'
 import { startEtcd, type EtcdCluster } from '../support/etcd'
@@ -11,7 +11,7 @@ import { tempDir } from '../support/temp-dir'
 import type { ViolationCode } from './checker/violation'
 import { noRetries } from './drivers/etcd3'
 import { monotonicMs } from './history'
-import { applyLoss, applyPartition, applySlowLoopback, clockWrapper, etcdUidWrapper, inPrivateNetns, uidWrapper } from './netns'
+import { applyLoss, applyPartition, applySlowLoopback, clockWrapper, etcdUidWrapper, fillDisk, inPrivateNetns, mountSmallDisk, uidWrapper } from './netns'
 
 /**
  * The system under test, as the chaos harness sees it: members with client URLs, process-level faults, and
@@ -57,6 +57,12 @@ export interface ClusterUnderTest {
   degradeNetwork?(fault: NetworkDegradation | null): void
   /** Present when members run under libfaketime: sets member `index`'s wall-clock offset ("+30s", "-1h", "+0"). */
   setClockOffset?(index: number, offset: string): void
+  /**
+   * Present when every member's data lives on one small tmpfs: fills it until ENOSPC and resolves with the
+   * release, which frees the space and restarts members that stopped meanwhile (a member may fail-stop on a
+   * write error), resolving once all serve again.
+   */
+  fillDisk?(): Promise<{ bytes: number; release: () => Promise<void> }>
   /**
    * Bugs of this target that are known upstream and that the checkers do find. Violations with these codes
    * are reported separately and do not fail the run. Quorum's list is empty.
@@ -180,7 +186,7 @@ function leaderLookup(clientUrls: string[]) {
  * from `npm run build`) behind the same interface. It has no known issues: every violation counts. With
  * `partitionable`, members run under their own uids (inside the run's private netns) so `partition` works.
  */
-export async function startQuorumUnderTest(options: { size?: number; snapshotCount?: number; partitionable?: boolean; fakeClocks?: boolean } = {}): Promise<ClusterUnderTest> {
+export async function startQuorumUnderTest(options: { size?: number; snapshotCount?: number; partitionable?: boolean; fakeClocks?: boolean; diskBytes?: number } = {}): Promise<ClusterUnderTest> {
   if (options.partitionable && !inPrivateNetns()) throw new Error('a partitionable cluster must run inside the private network namespace (see netns.ts)')
   const dir = tempDir('quorum-chaos-q-')
   const clocks = options.fakeClocks ? clockWrapper([process.execPath, resolve('build/bin/quorum.mjs'), 'node']) : null
@@ -190,9 +196,15 @@ export async function startQuorumUnderTest(options: { size?: number; snapshotCou
   // Members under their own uids must traverse the run directory.
   if (wrapper) chmodSync(dir.path, 0o755)
   let cluster: LocalCluster
+  const clusterDir = join(dir.path, 'cluster')
+  let unmount = () => undefined as void
+  if (options.diskBytes) {
+    mkdirSync(clusterDir)
+    unmount = mountSmallDisk(clusterDir, options.diskBytes)
+  }
   try {
     cluster = await LocalCluster.up({
-      dir: join(dir.path, 'cluster'),
+      dir: clusterDir,
       size: options.size ?? 3,
       snapshotCount: options.snapshotCount ?? 500,
       quorumCommand: wrapper ? { command: wrapper.path, args: [] } : { command: node[0], args: node.slice(1) },
@@ -200,6 +212,7 @@ export async function startQuorumUnderTest(options: { size?: number; snapshotCou
   } catch (error) {
     wrapper?.remove()
     clocks?.remove()
+    unmount()
     dir.remove()
     throw error
   }
@@ -228,15 +241,38 @@ export async function startQuorumUnderTest(options: { size?: number; snapshotCou
     replaceMember: wrapper ? undefined : (index, { learner }) => replaceQuorumMember(cluster, members[index], learner),
     degradeNetwork: wrapper ? (fault) => degradeNetwork(fault, peerPorts) : undefined,
     setClockOffset: clocks ? (index, offset) => clocks.setOffset(members[index].name, offset) : undefined,
+    fillDisk: options.diskBytes
+      ? async () => {
+          const filler = fillDisk(clusterDir)
+          return {
+            bytes: filler.bytes,
+            async release() {
+              filler.release()
+              for (const [index, member] of members.entries()) {
+                if (running.has(index) && !isAlive(cluster.member(member.name).pid)) await cluster.start(member.name, 60_000)
+              }
+            },
+          }
+        }
+      : undefined,
     async stop() {
       leader.close()
       if (wrapper) {
         applyPartition([], peerPorts)
         degradeNetwork(null, peerPorts)
       }
-      await cluster.down({ remove: true })
+      // A tmpfs mount point cannot be removed while mounted: stop, unmount, then remove the whole run dir.
+      await cluster.down()
       wrapper?.remove()
       clocks?.remove()
+      // QUORUM_CHAOS_KEEP_LOGS=DIR: keep the members' logs of every run (for debugging a failed run).
+      const keep = process.env.QUORUM_CHAOS_KEEP_LOGS
+      if (keep) {
+        const kept = join(keep, basename(dir.path))
+        mkdirSync(kept, { recursive: true })
+        for (const file of readdirSync(clusterDir)) if (file.endsWith('.log') || file === 'cluster.json') copyFileSync(join(clusterDir, file), join(kept, file))
+      }
+      unmount()
       dir.remove()
     },
   }

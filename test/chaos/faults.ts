@@ -17,10 +17,11 @@ export type FaultFamily =
   | 'flaky-network'
   | 'slow-network'
   | 'clock-jump'
+  | 'disk-full'
 
 /** One injected fault, for the report. Times are monotonic ms, like the history. */
 export interface FaultRecord {
-  kind: 'kill' | 'pause' | 'partition' | 'membership' | 'network' | 'clock'
+  kind: 'kill' | 'pause' | 'partition' | 'membership' | 'network' | 'clock' | 'disk'
   /** Index of the member hit, or -1 for a fault of the whole network. */
   member: number
   role: 'leader' | 'follower' | 'unknown'
@@ -68,6 +69,7 @@ function kindOf(family: Exclude<FaultFamily, 'none'>): FaultRecord['kind'] {
   if (family.startsWith('partition')) return 'partition'
   if (family.endsWith('network')) return 'network'
   if (family.startsWith('clock')) return 'clock'
+  if (family.startsWith('disk')) return 'disk'
   return 'membership'
 }
 
@@ -78,24 +80,26 @@ function kindOf(family: Exclude<FaultFamily, 'none'>): FaultRecord['kind'] {
  * a partition isolates the member from its peers (clients still reach it) for 2–4 s, then heals; a membership
  * fault replaces the member (`ClusterUnderTest.replaceMember`: remove it under load, wipe, add a fresh one);
  * a network fault drops 20–40% of all peer packets or throttles the loopback to 128–512 kbit/s for 2–4 s; a
- * clock fault jumps the leader's wall clock 20–40 s ahead for 2–4 s, then back.
+ * clock fault jumps the leader's wall clock 20–40 s ahead for 2–4 s, then back; a disk fault fills the
+ * members' (shared, tmpfs) disk for 2–4 s, then frees it and restarts members that stopped.
  * At least `minFaults` faults are injected even if that takes longer than `untilMs` (slow restarts on a loaded
  * machine). Every fault is recovered before this returns, also on error.
  */
 export async function injectFaults(cluster: ClusterUnderTest, family: FaultFamily, rand: Rand, untilMs: number, log: FaultRecord[], minFaults = 0): Promise<void> {
   if (family === 'none') return
   const kind = kindOf(family)
-  const { partition, replaceMember, degradeNetwork, setClockOffset } = cluster
+  const { partition, replaceMember, degradeNetwork, setClockOffset, fillDisk } = cluster
   if (kind === 'partition' && !partition) throw new Error(`${cluster.label} cannot partition its network here`)
   if (kind === 'membership' && !replaceMember) throw new Error(`${cluster.label} cannot change its membership here`)
   if (kind === 'network' && !degradeNetwork) throw new Error(`${cluster.label} cannot degrade its network here`)
   if (kind === 'clock' && !setClockOffset) throw new Error(`${cluster.label} cannot shift its members' clocks here`)
+  if (kind === 'disk' && !fillDisk) throw new Error(`${cluster.label} cannot fill its members' disk here`)
   for (let cycle = 0; monotonicMs() + 4000 < untilMs || cycle < minFaults; cycle++) {
     await sleep(800 + rand.next() * 400)
     // Membership: alternate a follower and the leader, so a short run removes both kinds.
     const target: Target = kind === 'membership' ? (cycle % 2 === 0 ? 'follower' : 'leader') : kind === 'clock' || family.endsWith('leader') ? 'leader' : family.endsWith('follower') ? 'follower' : 'random'
     const picked = await pickTarget(cluster, target, rand)
-    const { member, role } = kind === 'network' ? { member: -1, role: 'unknown' as const } : picked
+    const { member, role } = kind === 'network' || kind === 'disk' ? { member: -1, role: 'unknown' as const } : picked
     const record: FaultRecord = { kind, member, role, start: monotonicMs(), end: 0 }
     log.push(record)
     if (kind === 'kill') {
@@ -133,6 +137,15 @@ export async function injectFaults(cluster: ClusterUnderTest, family: FaultFamil
         await sleep(2000 + rand.next() * 2000)
       } finally {
         setClockOffset(member, '+0')
+      }
+    } else if (kind === 'disk' && fillDisk) {
+      // The disk every member writes to fills up under load, stays full for 2-4 s, then is freed.
+      const filler = await fillDisk()
+      record.detail = `disk full (${(filler.bytes / 2 ** 20).toFixed(0)} MiB filler)`
+      try {
+        await sleep(2000 + rand.next() * 2000)
+      } finally {
+        await filler.release()
       }
     } else if (partition) {
       partition([[member], cluster.members.map((_, i) => i).filter((i) => i !== member)])

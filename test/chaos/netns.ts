@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process'
-import { chmodSync, writeFileSync } from 'node:fs'
+import { chmodSync, closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { tempDir } from '../support/temp-dir'
 
@@ -37,12 +37,13 @@ export function inPrivateNetns(): boolean {
 }
 
 /**
- * Runs this same Node command (same loader flags and arguments) again inside a fresh network namespace with
- * loopback up, and resolves with its exit code. Output is inherited.
+ * Runs this same Node command (same loader flags and arguments) again inside a fresh network and mount
+ * namespace with loopback up, and resolves with its exit code. Output is inherited.
  */
 export function runInPrivateNetns(): Promise<number> {
   const command = [process.execPath, ...process.execArgv, ...process.argv.slice(1)]
-  const child = spawn('unshare', ['--net', '--', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', ...command], {
+  // A private mount namespace too: tmpfs data dirs (disk-full) vanish with the run like the network rules.
+  const child = spawn('unshare', ['--net', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', ...command], {
     stdio: 'inherit',
     env: { ...process.env, [IN_NETNS]: '1' },
   })
@@ -159,4 +160,40 @@ exec ${quoted} "$@"
   writeFileSync(path, script)
   chmodSync(path, 0o755)
   return { dir: dir.path, path, setOffset: (name, offset) => writeFileSync(join(dir.path, `clock-${name}`), `${offset}\n`), remove: dir.remove }
+}
+
+/**
+ * Mounts a tmpfs of `sizeBytes` on the empty directory `dir` (only inside the run's private namespaces), so
+ * what is written there can run out of space. Returns the unmount.
+ */
+export function mountSmallDisk(dir: string, sizeBytes: number): () => void {
+  if (!inPrivateNetns()) throw new Error('refusing to mount outside the private mount namespace of the run')
+  const result = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes}`, 'quorum-chaos', dir], { encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`mount failed: ${result.stderr}`)
+  return () => void spawnSync('umount', ['-l', dir], { stdio: 'ignore' })
+}
+
+/**
+ * Fills the filesystem holding `dir` to the last byte (a filler file written until ENOSPC). Returns the
+ * filler's size and a function that deletes it.
+ */
+export function fillDisk(dir: string): { bytes: number; release: () => void } {
+  const path = join(dir, 'chaos-filler')
+  const fd = openSync(path, 'w')
+  let bytes = 0
+  try {
+    for (const chunk of [Buffer.alloc(1 << 20), Buffer.alloc(4096), Buffer.alloc(64)]) {
+      for (;;) {
+        try {
+          bytes += writeSync(fd, chunk)
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error
+          break
+        }
+      }
+    }
+  } finally {
+    closeSync(fd)
+  }
+  return { bytes, release: () => rmSync(path, { force: true }) }
 }
