@@ -1,14 +1,12 @@
 import { spawn } from 'node:child_process'
 import { mkdirSync, readFileSync } from 'node:fs'
-import { request as httpRequest } from 'node:http'
-import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CERT_FILE_MODE, KEY_FILE_MODE, certificatePaths, writeOutputFiles } from '../../core/certs/files'
 import { initCertificates } from '../../core/certs/init'
 import { issueCertificate, loadCertificateAuthority } from '../../core/certs/issue'
 import { startTestCluster, type TestCluster } from '../e2e/etcdctl/clusters'
-import { etcdctlTls, type ClientCertFiles } from '../support/etcd-tls'
+import { etcdctlTls, getPeerMembers, type ClientCertFiles } from '../support/etcd-tls'
 import { tempDir } from '../support/temp-dir'
 
 // Issue 10 on a real TLS 3-member `quorum node` cluster (client and peer TLS, --client-cert-auth, certificates
@@ -18,24 +16,6 @@ import { tempDir } from '../support/temp-dir'
 
 const DAY_MS = 24 * 60 * 60_000
 const FAIL_FAST = ['--command-timeout', '1s', '--dial-timeout', '1s']
-
-type PeerAnswer = { status: number; body: string } | { error: string }
-
-function getPeerMembers(url: string, tls: { ca?: Buffer; cert?: Buffer; key?: Buffer }): Promise<PeerAnswer> {
-  return new Promise((resolve) => {
-    const request = url.startsWith('https:') ? httpsRequest : httpRequest
-    const req = request(`${url}/members`, { ...tls, timeout: 5000 }, (response) => {
-      let body = ''
-      response.setEncoding('utf8')
-      response.on('data', (chunk: string) => (body += chunk))
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }))
-      response.on('error', (error) => resolve({ error: String(error) }))
-    })
-    req.on('error', (error) => resolve({ error: String(error) }))
-    req.on('timeout', () => req.destroy(new Error('timeout')))
-    req.end()
-  })
-}
 
 /** `etcdctl watch KEY --rev=1` over mTLS, killed after `ms` (it runs until stopped); resolves with its stdout. */
 function watchFor(endpoint: string, client: ClientCertFiles & { caFile: string }, key: string, ms: number): Promise<string> {

@@ -1,12 +1,10 @@
 import { mkdirSync, readFileSync } from 'node:fs'
-import { request as httpRequest } from 'node:http'
-import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CERT_FILE_MODE, KEY_FILE_MODE, certificatePaths, writeOutputFiles } from '../../core/certs/files'
 import { initCertificates } from '../../core/certs/init'
 import { issueCertificate, loadCertificateAuthority, type IssueOptions } from '../../core/certs/issue'
-import { etcdctlTls, startEtcdTls, type ClientCertFiles, type EtcdTlsCluster, type EtcdTlsMemberFiles } from '../support/etcd-tls'
+import { etcdctlTls, getPeerMembers, startEtcdTls, type ClientCertFiles, type EtcdTlsCluster, type EtcdTlsMemberFiles } from '../support/etcd-tls'
 import { tempDir } from '../support/temp-dir'
 
 // Certificates made by core/certs must be accepted by real etcd 3.4 (server, peer and client side) and by real
@@ -35,24 +33,6 @@ async function expectLogged(cluster: EtcdTlsCluster, offset: number, text: strin
   const deadline = Date.now() + 5000
   while (!cluster.logs().slice(offset).includes(text) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
   expect(cluster.logs().slice(offset)).toContain(text)
-}
-
-type PeerAnswer = { status: number; body: string } | { error: string }
-
-function getPeerMembers(url: string, tls: { ca?: Buffer; cert?: Buffer; key?: Buffer }): Promise<PeerAnswer> {
-  return new Promise((resolve) => {
-    const request = url.startsWith('https:') ? httpsRequest : httpRequest
-    const req = request(`${url}/members`, { ...tls, timeout: 5000 }, (response) => {
-      let body = ''
-      response.setEncoding('utf8')
-      response.on('data', (chunk: string) => (body += chunk))
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }))
-      response.on('error', (error) => resolve({ error: String(error) }))
-    })
-    req.on('error', (error) => resolve({ error: String(error) }))
-    req.on('timeout', () => req.destroy(new Error('timeout')))
-    req.end()
-  })
 }
 
 describe('certificates from core/certs with real etcd 3.4 and etcdctl', () => {

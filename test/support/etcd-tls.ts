@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdirSync, readFileSync } from 'node:fs'
+import { request as httpRequest } from 'node:http'
 import { request } from 'node:https'
 import { join } from 'node:path'
 import { freePorts } from './ports'
@@ -170,5 +171,25 @@ export function etcdctlTls(endpoints: string, tls: { caFile?: string; client?: C
       clearTimeout(timer)
       resolve({ status, stdout, stderr })
     })
+  })
+}
+
+/** What GET /members on a peer URL answered: an HTTP status and body, or the connection/TLS error. */
+export type PeerAnswer = { status: number; body: string } | { error: string }
+
+/** GET `url`/members (the peer API), over TLS with the given CA/client pair for https URLs; never rejects. */
+export function getPeerMembers(url: string, tls: { ca?: Buffer; cert?: Buffer; key?: Buffer }): Promise<PeerAnswer> {
+  return new Promise((resolve) => {
+    const send = url.startsWith('https:') ? request : httpRequest
+    const req = send(`${url}/members`, { ...tls, timeout: 5000 }, (response) => {
+      let body = ''
+      response.setEncoding('utf8')
+      response.on('data', (chunk: string) => (body += chunk))
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }))
+      response.on('error', (error) => resolve({ error: String(error) }))
+    })
+    req.on('error', (error) => resolve({ error: String(error) }))
+    req.on('timeout', () => req.destroy(new Error('timeout')))
+    req.end()
   })
 }
