@@ -62,6 +62,15 @@ export function toClientError(error: unknown): unknown {
   return new GrpcError(codeNames.get(error.code) ?? 'UNKNOWN', error.code, error.details, { cause: error })
 }
 
+/**
+ * Whether a client holding credentials should authenticate again and retry after this error code (etcd compat:
+ * clientv3 shouldRefreshToken): an invalid or outdated token, and also "user name is empty", which a client
+ * gets when auth was enabled after it connected (it had no token then).
+ */
+export function shouldRefreshToken(code: string | undefined): boolean {
+  return code === 'INVALID_AUTH_TOKEN' || code === 'AUTH_OLD_REVISION' || code === 'USER_EMPTY'
+}
+
 /** The etcd error code of a mapped or raw error, if it is one of etcd's errors. */
 export function etcdCodeOf(error: unknown): string | undefined {
   if (error instanceof EtcdError) return error.code

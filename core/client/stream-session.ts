@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js'
-import { ClientClosedError, EtcdError, etcdCodeOf, GrpcError, isServiceError, toClientError } from './errors'
+import { ClientClosedError, EtcdError, etcdCodeOf, GrpcError, isServiceError, shouldRefreshToken, toClientError } from './errors'
 import type { Transport } from './transport'
 
 /** What a {@link StreamSession} tells its owner. */
@@ -26,9 +26,8 @@ const RETRYABLE_CODES: ReadonlySet<number> = new Set([
  * Whether a lost stream (or a failed attempt to open one) should be retried: transport trouble, leader loss
  * and stale tokens are; refusals (permission denied, bad password, unimplemented) and a closed client are not.
  */
-function isRetryable(error: unknown): boolean {
-  const code = etcdCodeOf(error)
-  if (code === 'INVALID_AUTH_TOKEN' || code === 'AUTH_OLD_REVISION') return true
+function isRetryable(error: unknown, hasCredentials: boolean): boolean {
+  if (shouldRefreshToken(etcdCodeOf(error))) return hasCredentials
   let grpcCode: number | undefined
   if (isServiceError(error)) grpcCode = error.code
   else if (error instanceof GrpcError || error instanceof EtcdError) grpcCode = error.grpcCode
@@ -124,10 +123,9 @@ export class StreamSession<Request, Response> {
   private async reconnect(index: number, token: string | null, error: unknown): Promise<void> {
     if (this.stopped) return
     if (this.transport.isClosed) return this.handlers.onFatal(new ClientClosedError())
-    if (!isRetryable(error)) return this.handlers.onFatal(toClientError(error))
+    if (!isRetryable(error, this.transport.options.auth !== undefined)) return this.handlers.onFatal(toClientError(error))
     this.handlers.onLost(toClientError(error))
-    const code = etcdCodeOf(error)
-    if (code === 'INVALID_AUTH_TOKEN' || code === 'AUTH_OLD_REVISION') {
+    if (shouldRefreshToken(etcdCodeOf(error))) {
       try {
         await this.transport.refreshToken(token)
       } catch (refreshError) {

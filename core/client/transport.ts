@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js'
 import { serviceMethods } from '../proto/services'
-import { ClientClosedError, etcdCodeOf, isServiceError, toClientError } from './errors'
+import { ClientClosedError, etcdCodeOf, isServiceError, shouldRefreshToken, toClientError } from './errors'
 
 /** TLS settings for every endpoint. PEM text or buffers. `servername` overrides the name checked against the cert. */
 export interface TlsOptions {
@@ -274,7 +274,7 @@ export class Transport {
       } catch (error) {
         if (!isServiceError(error)) throw error
         const code = etcdCodeOf(error)
-        if ((code === 'INVALID_AUTH_TOKEN' || code === 'AUTH_OLD_REVISION') && this.options.auth && !policy.anonymous && !refreshedToken) {
+        if (shouldRefreshToken(code) && this.options.auth && !policy.anonymous && !refreshedToken) {
           refreshedToken = true
           await this.refreshToken(usedToken)
           continue

@@ -138,12 +138,7 @@ export class KeyService implements KeysApi {
   }
 
   authAction(connectionId: string, action: AuthAction) {
-    return this.write(connectionId, async (client) => {
-      const overview = await users.authAction(client, this.username(connectionId), action)
-      // The client connected without a token while auth was off: reopen it so it signs in.
-      if (action.kind === 'enable') this.dropClient(connectionId)
-      return overview
-    })
+    return this.write(connectionId, (client) => users.authAction(client, this.username(connectionId), action))
   }
 
   /** Closes every cached client. */
@@ -156,11 +151,6 @@ export class KeyService implements KeysApi {
 
   private username(connectionId: string): string {
     return this.deps.connections.clientOptions(connectionId, this.callTimeoutMs).username ?? ''
-  }
-
-  private dropClient(connectionId: string): void {
-    this.clients.get(connectionId)?.client.close()
-    this.clients.delete(connectionId)
   }
 
   private client(connectionId: string): EtcdClient {

@@ -45,8 +45,8 @@ function lockedOut(why: string): never {
 /**
  * Applies one auth change after the lock-out guards: enabling auth needs this connection to sign in as a user
  * holding the root role; while auth is on, the connection's own user can be neither deleted, stripped of the
- * root role, nor given a new password here (the profile would keep the old one). After `enable` the caller
- * must reopen `client` (it holds no token yet).
+ * root role, nor given a new password here (the profile would keep the old one). After `enable` the client
+ * signs in on its next call (it connected without a token; core/client refreshes on "user name is empty").
  */
 export async function authAction(client: UsersClient, connectedAs: string, action: AuthAction): Promise<AuthOverview> {
   const before = await authOverview(client, connectedAs)
@@ -56,9 +56,7 @@ export async function authAction(client: UsersClient, connectedAs: string, actio
     case 'enable':
       if (!self?.roles.includes(ROOT_ROLE)) lockedOut(`enabling auth while this connection does not sign in as a user with the ${ROOT_ROLE} role`)
       await client.auth.enable()
-      // NB: a client that connected while auth was off holds no token, and etcd answers its next calls with
-      // "user name is empty"; the caller reopens its client after an enable, so report from what we know.
-      return { ...before, enabled: true }
+      break
     case 'disable':
       await client.auth.disable()
       break

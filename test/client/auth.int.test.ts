@@ -7,6 +7,7 @@ import { expectEtcdError } from './expect-etcd-error'
 let etcd: EtcdCluster
 let admin: EtcdClient
 let endpoint: string
+let early: EtcdClient
 const clients: EtcdClient[] = []
 
 function connect(auth?: { username: string; password: string }, metadata?: Record<string, string>): EtcdClient {
@@ -29,6 +30,10 @@ beforeAll(async () => {
   await admin.auth.roleGrantPermission('reader', 'read', 'pub/', { prefix: true })
   await admin.auth.userAdd('alice', 'alicepw')
   await admin.auth.userGrantRole('alice', 'reader')
+  // A client with credentials that connects while auth is still off works without a token.
+  early = connect({ username: 'root', password: 'rootpw' })
+  await early.kv.put('pub/early', 'before')
+  expect(await early.transport.getToken()).toBe('')
   await admin.auth.enable()
 })
 
@@ -41,6 +46,11 @@ describe('Auth against etcd 3.4', () => {
   test('without a token a request is refused with USER_EMPTY, with a garbage token INVALID_AUTH_TOKEN', async () => {
     await expectEtcdError(admin.kv.get('pub/x'), 'USER_EMPTY')
     await expectEtcdError(connect(undefined, { token: 'garbage' }).kv.get('pub/x'), 'INVALID_AUTH_TOKEN')
+  })
+
+  test('a client that connected before auth was enabled signs in on "user name is empty" (clientv3 shouldRefreshToken)', async () => {
+    expect((await early.kv.get('pub/early'))?.toString()).toBe('before')
+    expect(await early.transport.getToken()).not.toBe('')
   })
 
   test('a bad password is AUTH_FAILED', async () => {
