@@ -3,6 +3,7 @@
 
 import type { Result } from './admin-api'
 import type { Finding, FixTarget, Severity } from '../../core/advisor/types'
+import type { DrillMemberView } from '../../core/cluster/drills'
 
 export type { Finding as AdvisorFinding, FixTarget as AdvisorFixTarget, Severity as AdvisorSeverity }
 
@@ -34,17 +35,8 @@ export interface DrillLinkFault {
   lossRate: number
 }
 
-/** One member during a drill. */
-export interface DrillMemberState {
-  name: string
-  running: boolean
-  /** The leader this member follows; empty when it knows none or did not answer. */
-  leader: string
-  raftTerm: number | null
-  /** Whether a probe write through this member committed (null: not probed). */
-  canWrite: boolean | null
-  writeMs: number | null
-  error: string
+/** One member during a drill: what it reports (core/cluster/drills.ts DrillMemberView) and its side. */
+export interface DrillMemberState extends DrillMemberView {
   /** Which side of a partition the quorum maths puts it on. */
   side: 'majority' | 'minority'
 }

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LocalCluster } from '../../core/cluster/launcher'
 import { tempDir } from '../support/temp-dir'
-import { ROOT, startUi, stopUi, type RunningUi } from './web-ui'
+import { openBrowserPage, ROOT, startUi, stopUi, type RunningUi } from './web-ui'
 
 // End to end in web mode (headless Debian Chromium, real Quorum members, no root): create a plain 3-member
 // local cluster from the UI, enable network drills, partition the leader from the Drills page and see the
@@ -32,19 +32,9 @@ describe('web mode end to end: failure drills and the advisor (Chromium, real Qu
     expect(existsSync(join(ROOT, 'out', 'main', 'cli.js')) && existsSync(join(ROOT, 'out', 'renderer', 'index.html')), 'run `npm run build` first').toBe(true)
     mkdirSync(ARTIFACTS, { recursive: true })
     data = tempDir('quorum-e2e-drills-')
-    ;[ui, browser] = await Promise.all([
-      startUi(join(data.path, 'app'), ['--no-playground']),
-      chromium.launch({
-        executablePath: '/usr/bin/chromium',
-        headless: true,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      }),
-    ])
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
-    page.on('console', (message) => {
-      if (message.type() === 'error') consoleErrors.push(message.text())
-    })
-    page.on('pageerror', (error) => consoleErrors.push(`pageerror: ${error.message}`))
+    let opened: { browser: Browser; page: Page }
+    ;[ui, opened] = await Promise.all([startUi(join(data.path, 'app'), ['--no-playground']), openBrowserPage(consoleErrors)])
+    ;({ browser, page } = opened)
   })
 
   afterAll(async () => {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
+import { chromium, type Browser, type Page } from 'playwright-core'
 
 /** The repository root and the built `quorum` CLI the e2e tests run. */
 export const ROOT = join(import.meta.dirname, '..', '..')
@@ -39,4 +40,22 @@ export async function stopUi(ui: RunningUi | undefined): Promise<void> {
   const exited = new Promise((resolve) => ui.child.once('exit', resolve))
   ui.child.kill('SIGTERM')
   await exited
+}
+
+/**
+ * Headless Debian Chromium as the e2e tests run it, with one page whose console errors and page errors are
+ * appended to `errors` (tests fail on any). Close the browser in afterAll.
+ */
+export async function openBrowserPage(errors: string[]): Promise<{ browser: Browser; page: Page }> {
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text())
+  })
+  page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`))
+  return { browser, page }
 }
