@@ -1,20 +1,41 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EtcdClient } from '../../../core/client'
+import { LocalCluster } from '../../../core/cluster/launcher'
 import { authAction, authOverview, permissionShape } from '../../../src-main/services/users'
-import { etcdctl, startEtcd, type EtcdCluster } from '../../support/etcd'
+import { etcdctl, startEtcd } from '../../support/etcd'
+import { tempDir } from '../../support/temp-dir'
 
-// The Users and roles page's services over etcd's Auth API, on a real etcd 3.4 (Quorum's auth wiring is being
-// done elsewhere; this suite is meant to run on Quorum too once it answers the Auth API).
+// The Users and roles page's services over etcd's Auth API, on a real etcd 3.4 and on a `quorum node` member.
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64')
 
-describe('users and roles on etcd 3.4', () => {
-  let etcd: EtcdCluster
+interface Server {
+  endpoints: string
+  stop(): Promise<void>
+}
+
+async function startQuorum(): Promise<Server> {
+  const dir = tempDir('quorum-users-')
+  const cluster = await LocalCluster.up({ dir: `${dir.path}/c`, size: 1, quorumCommand: { command: process.execPath, args: ['build/bin/quorum.mjs', 'node'] } })
+  return {
+    endpoints: cluster.manifest.members[0]!.clientURL,
+    stop: async () => {
+      await cluster.down()
+      dir.remove()
+    },
+  }
+}
+
+describe.each([
+  ['etcd 3.4', () => startEtcd({ size: 1 }) as Promise<Server>],
+  ['quorum node', startQuorum],
+])('users and roles on %s', (_engine, start) => {
+  let etcd: Server
   let anonymous: EtcdClient
   let root: EtcdClient | undefined
 
   beforeAll(async () => {
-    etcd = await startEtcd({ size: 1 })
+    etcd = await start()
     anonymous = new EtcdClient({ endpoints: etcd.endpoints.split(','), callTimeoutMs: 10_000 })
   })
   afterAll(async () => {
@@ -57,11 +78,9 @@ describe('users and roles on etcd 3.4', () => {
     expect((await authOverview(anonymous, '')).enabled).toBe(false)
 
     const signIn = () => new EtcdClient({ endpoints: etcd.endpoints.split(','), callTimeoutMs: 10_000, auth: { username: 'root', password: 'rootpw' } })
-    const before = signIn()
-    expect((await authAction(before, 'root', { kind: 'enable' })).enabled).toBe(true)
-    before.close()
-    // A client opened while auth was off holds no token: KeyService reopens it after an enable; so do we.
+    // A client opened while auth was off holds no token; it signs in on its first call after the enable.
     root = signIn()
+    expect((await authAction(root, 'root', { kind: 'enable' })).enabled).toBe(true)
     expect((await authOverview(root, 'root')).enabled).toBe(true)
     expect(etcdctl(etcd.endpoints, ['get', 'x']).status).not.toBe(0)
     await expect(authAction(root, 'root', { kind: 'deleteUser', name: 'root' })).rejects.toThrow(/lock this connection out/)
