@@ -136,6 +136,14 @@ function prefixEnd(prefix: Buffer): Buffer {
 }
 
 /**
+ * First key of the range of every key starting with `prefix`. etcd refuses an empty key even with a range end
+ * ("key is not provided"), so the whole keyspace starts at `\0` (etcd compat: clientv3 WithPrefix/WithFromKey).
+ */
+export function prefixStart(prefix: Buffer): Buffer {
+  return prefix.length === 0 ? Buffer.from([0]) : prefix
+}
+
+/**
  * One page of the tree (a separator is given) or the flat list (empty separator), pinned to one revision.
  * Tree mode: a key below `prefix` with a further separator becomes a folder (`prefix + first segment +
  * separator`) and the listing jumps past the whole folder, so a folder of a million keys costs one read.
@@ -144,7 +152,7 @@ export async function listKeys(client: KeysClient, request: Omit<KeyPageRequest,
   const prefix = decodeKey(request.prefix)
   const separator = Buffer.from(request.separator, 'utf8')
   const end = prefixEnd(prefix)
-  let cursor = request.cursor ? decodeKey(request.cursor) : prefix
+  let cursor = request.cursor ? decodeKey(request.cursor) : prefixStart(prefix)
   let revision = request.revision ?? 0
   const entries: KeyEntry[] = []
   let exhausted = false
@@ -184,7 +192,7 @@ export async function listKeys(client: KeysClient, request: Omit<KeyPageRequest,
 /** Number of keys under `prefix` at `revision` (0 = newest): a count_only Range, for folder badges. */
 export async function countKeys(client: KeysClient, prefixBase64: string, revision = 0): Promise<number> {
   const prefix = decodeKey(prefixBase64)
-  const result = await client.kv.range(prefix, { rangeEnd: prefixEnd(prefix), revision, countOnly: true })
+  const result = await client.kv.range(prefixStart(prefix), { rangeEnd: prefixEnd(prefix), revision, countOnly: true })
   return result.count
 }
 
@@ -458,7 +466,7 @@ export async function exportKeys(client: KeysClient, request: Omit<ExportKeysReq
   let kvs: KeyValue[] = []
   if (request.prefix !== undefined) {
     const prefix = decodeKey(request.prefix)
-    kvs = await readAll(client, prefix, prefixEnd(prefix), revision)
+    kvs = await readAll(client, prefixStart(prefix), prefixEnd(prefix), revision)
   }
   for (const key of request.keys ?? []) kvs.push(...(await client.kv.range(decodeKey(key), { revision })).kvs)
   const keys: ExportedKey[] = kvs.map((kv) => {

@@ -91,8 +91,7 @@ export const useSnapshotsStore = defineStore('snapshots', () => {
     restored.value = await run(() => api.restoreSnapshotToLocal(request))
     if (!restored.value) return false
     const connectionId = restored.value.connectionId
-    // Start at key "\0" (base64 AA==): every key sorts at or after it, and an empty key is not a valid range start.
-    const page = await run(() => api.listKeys({ connectionId, prefix: '', separator: '', cursor: 'AA==', limit: SHOWN_KEYS }))
+    const page = await run(() => api.listKeys({ connectionId, prefix: '', separator: '', limit: SHOWN_KEYS }))
     restoredKeys.value = page?.entries ?? []
     return true
   }

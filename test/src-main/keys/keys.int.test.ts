@@ -143,6 +143,10 @@ describe.each(targets)('key services on $name', (target) => {
     expect(rest.entries.map((entry) => entry.display)).toEqual(['tree/f1/', 'tree/f2/', 'tree/z-key'])
     expect(rest.next).toBeNull()
     expect(await countKeys(client, rest.entries[0]!.key)).toBe(100)
+    // The root of the keyspace (empty prefix): etcd refuses an empty range start, so the listing starts at "\0".
+    const root = await listKeys(client, { prefix: '', separator: '/', limit: 1000 })
+    expect(root.entries.map((entry) => [entry.kind, entry.display])).toContainEqual(['folder', 'tree/'])
+    expect(await countKeys(client, '')).toBeGreaterThanOrEqual(302)
   })
 
   it('detects a conflicting save and returns theirs and the base', async () => {
