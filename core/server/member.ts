@@ -263,7 +263,13 @@ export class Member {
       }
       const tls = await resolveMemberTls(config, (message) => options.log?.('warn', message))
       const member = new Member(config, db, identity, membership, bootstrapVoters, options, tls)
-      await member.serve()
+      try {
+        await member.serve()
+      } catch (error) {
+        // e.g. a client port taken: stop what already runs (peer listener, Ready loop) before the database closes
+        await member.stop({ transferLeadership: false })
+        throw error
+      }
       return member
     } catch (error) {
       db.close()
