@@ -18,6 +18,7 @@ import type { MemberConfig } from './config'
 import { ConfigError, urlText } from './config'
 import { listenClientUrl, type ClientListener } from './client-listener'
 import { resolveMemberTls, type MemberTls } from './tls'
+import type { TlsFiles } from '../certs/tls-files'
 import { EtcdError } from './grpc/errors'
 import { computeMemberId, formatId } from './ids'
 import { encodeConfChangeContext, Membership, type ClusterMember, type ConfChangeContext } from './membership'
@@ -112,6 +113,14 @@ export class Member {
   private leaseMaintenanceRunning = false
   private resolveStopped!: () => void
   private stopping = false
+
+  /**
+   * The certificate files this member presents to, and the CA it trusts from, other members' client URLs
+   * (the forwarding of leader-only calls); null when its client URLs are plain http.
+   */
+  get clientTlsFiles(): TlsFiles | null {
+    return this.tls.client?.watcher.current ?? null
+  }
 
   private constructor(
     readonly config: MemberConfig,

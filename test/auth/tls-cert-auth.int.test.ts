@@ -72,6 +72,14 @@ describe('TLS quorum node cluster: etcdctl over mTLS, refused clients, client-ce
     temp.remove()
   })
 
+  it('a follower forwards leader-only lease calls to the leader over https (keep-alive, time-to-live)', async () => {
+    const granted = await out(follower, 'root', ['lease', 'grant', '60'])
+    const id = /lease ([0-9a-f]+) granted/.exec(granted)?.[1]
+    expect(granted, granted).toMatch(/^0: lease [0-9a-f]+ granted with TTL\(60s\)$/)
+    expect(await out(follower, 'root', ['lease', 'keep-alive', '--once', id!])).toMatch(new RegExp(`^0: lease ${id} keepalived with TTL\\((59|60)\\)$`))
+    expect(await out(follower, 'root', ['lease', 'timetolive', id!])).toMatch(new RegExp(`^0: lease ${id} granted with TTL\\(60s\\), remaining\\((5[0-9]|60)s\\)$`))
+  })
+
   it('serves put, get, watch and member list to etcdctl --cacert --cert --key; peers talk TLS', async () => {
     expect(await out(target.endpoints, 'root', ['put', 'tls-key', 'v1'])).toBe('0: OK')
     const watch = watchFor(follower, { ...as('root'), caFile: ca }, 'tls-key', 2500)

@@ -5,7 +5,9 @@ import type { Member } from '../member'
 import { TOKEN_METADATA_KEY } from './auth'
 
 // Some calls must run on the leader (lease keep-alive and time-to-live, member promote): like etcd, a
-// follower forwards them over the leader's client URL.
+// follower forwards them over the leader's client URL. Over https the follower presents its own client-URL
+// certificate and verifies the leader's against its trusted CA (without a CA, as with --auto-tls, etcd skips
+// verification between members, and so do we).
 
 type UnaryMethod = (request: unknown, metadata: Metadata, options: { deadline: number }, callback: (error: ServiceError | null, response: unknown) => void) => void
 
@@ -21,7 +23,11 @@ export function leaderClient(member: Member, service: ServiceName): Client {
   if (!client) {
     const Constructor = makeClientConstructor(serviceDefinition(service) as never, service)
     const parsed = new URL(url)
-    client = new Constructor(parsed.host, credentials.createInsecure()) as Client
+    const files = parsed.protocol === 'https:' ? member.clientTlsFiles : null
+    const channel = files
+      ? credentials.createSsl(files.ca ?? null, files.key, files.cert, files.ca ? {} : { rejectUnauthorized: false })
+      : credentials.createInsecure()
+    client = new Constructor(parsed.host, channel) as Client
     clients.set(key, client)
   }
   return client
