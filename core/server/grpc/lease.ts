@@ -34,9 +34,11 @@ export function registerLeaseService(server: Server, member: Member): void {
       return { header: member.header(), ID: String(granted.id), TTL: String(granted.ttlSeconds), error: '' }
     }),
     LeaseRevoke: unary(member, SERVICE, 'LeaseRevoke', async (request: pb.LeaseRevokeRequest, call) => {
+      // etcd compat: the header carries the revision the revoke produced (etcd fills it in the applier), not
+      // the store's revision when the answer is sent, which later writes may already have moved on.
       // Permission (write on every attached key, etcd checkLeasePuts) is checked at apply.
-      await member.propose('lease_revoke', { ID: request.ID }, await member.auth.proposalAuth(call))
-      return { header: member.header() }
+      const revision = (await member.propose('lease_revoke', { ID: request.ID }, await member.auth.proposalAuth(call))) as number
+      return { header: member.header(revision) }
     }),
     LeaseTimeToLive: unary(member, SERVICE, 'LeaseTimeToLive', async (request: pb.LeaseTimeToLiveRequest, call) => {
       if (!request.keys) return leaseTimeToLive(request, call)
