@@ -106,7 +106,8 @@ function releaseLock(path: string): void {
 }
 
 /**
- * Checks the SQLite header and that the file is not shorter than the header says; throws DbCorruptError.
+ * Checks the SQLite header and that the file is not shorter than the header says (unless a WAL holds the rest);
+ * throws DbCorruptError.
  * @internal
  */
 export function checkSqliteHeader(path: string): void {
@@ -124,7 +125,11 @@ export function checkSqliteHeader(path: string): void {
   const pageSize = rawPageSize === 1 ? 65536 : rawPageSize
   const pageCount = header.readUInt32BE(28)
   const headerValid = header.readUInt32BE(24) === header.readUInt32BE(92)
-  if (headerValid && pageCount > 0 && size < pageCount * pageSize) {
+  // A checkpoint that hit a full disk writes page 1 (with the new page count) but cannot extend the file; the
+  // pages are still in the WAL, which SQLite reads first, so a shorter file is not data loss while a WAL exists
+  // (the quick integrity check after opening still guards it).
+  const wal = statSync(`${path}-wal`, { throwIfNoEntry: false })
+  if (headerValid && pageCount > 0 && size < pageCount * pageSize && !(wal && wal.size > 0)) {
     throw new DbCorruptError(path, `truncated: ${size} bytes, header says ${pageCount} pages of ${pageSize}`)
   }
 }

@@ -1,7 +1,7 @@
 // Startup errors: each bad data dir gives a clear DataDirError and the files are left exactly as they were.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -101,6 +101,36 @@ describe('MemberDb startup errors', () => {
     const before = snapshotDir(path)
     expect(codeOf(() => MemberDb.open({ dataDir: path }))).toBe('DB_CORRUPT')
     expect(snapshotDir(path)).toEqual(before)
+  })
+
+  it('a database whose checkpoint hit a full disk (file shorter than its header, the pages still in the WAL) opens with every row', () => {
+    const path = populated()
+    const file = join(path, DB_FILE)
+    const shortLength = statSync(file).size
+    // What ENOSPC during a checkpoint leaves: page 1 (with the new page count) written, the file not extended,
+    // the WAL still holding every page. Simulated by checkpointing, copying db + WAL, and cutting the copy.
+    const raw = new Database(file)
+    raw.pragma('journal_mode = WAL')
+    raw.pragma('wal_autocheckpoint = 0')
+    raw.exec("CREATE TABLE filler (b BLOB); INSERT INTO filler SELECT randomblob(4000) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) SELECT i FROM n)")
+    raw.pragma('wal_checkpoint(PASSIVE)')
+    const copy = dir()
+    for (const name of readdirSync(path)) copyFileSync(join(path, name), join(copy, name))
+    raw.close()
+    truncateSync(join(copy, DB_FILE), shortLength)
+    expect(statSync(join(copy, `${DB_FILE}-wal`)).size).toBeGreaterThan(0)
+    const db = MemberDb.open({ dataDir: copy, create: 'never' })
+    try {
+      expect(getIdentity(db)).toEqual({ clusterId: 0xabcn, memberId: 0xffff_0000_0000_0001n })
+      expect(new KvStore(db).range({ key: Buffer.from('key-'), rangeEnd: Buffer.from('key.'), countOnly: true }).count).toBe(2000)
+    } finally {
+      db.close()
+    }
+    // Without its WAL the same short file is truncated data: refused.
+    const lost = dir()
+    copyFileSync(join(copy, DB_FILE), join(lost, DB_FILE))
+    truncateSync(join(lost, DB_FILE), shortLength)
+    expect(codeOf(() => MemberDb.open({ dataDir: lost, create: 'never' }))).toBe('DB_CORRUPT')
   })
 
   it('an empty or garbage database file is DB_CORRUPT and is not overwritten', () => {
