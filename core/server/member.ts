@@ -670,12 +670,15 @@ export class Member {
     this.db.defragment()
   }
 
-  /** Leadership transfer to `target` (MoveLeader). Resolves when the target leads or rejects on timeout. */
-  async transferLeadership(target: bigint, timeoutMs = this.requestTimeoutMs): Promise<void> {
+  /**
+   * Leadership transfer to `target` (MoveLeader). Resolves when the target leads; rejects on timeout or as soon
+   * as `giveUp()` says so.
+   */
+  async transferLeadership(target: bigint, timeoutMs = this.requestTimeoutMs, giveUp: () => boolean = () => false): Promise<void> {
     this.node.transferLeader(target)
     this.host.kick()
     const deadline = Date.now() + timeoutMs
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !giveUp()) {
       if (this.host.leaderId === target) return
       await new Promise((resolve) => setTimeout(resolve, this.config.heartbeatMs))
     }
@@ -724,7 +727,8 @@ export class Member {
       const target = this.bestTransferee()
       if (target !== 0n) {
         try {
-          await this.transferLeadership(target, 3 * this.config.electionMs)
+          // Give up once the target's link drops: it is stopping too (a whole cluster going down at once).
+          await this.transferLeadership(target, 3 * this.config.electionMs, () => this.transport.stats(target)?.active === false)
           this.log('info', 'transferred leadership before shutdown', { to: formatId(target) })
         } catch {
           this.log('warn', 'leadership transfer before shutdown timed out')
@@ -755,7 +759,7 @@ export class Member {
     let best = 0n
     let bestMatch = -1
     for (const [id, progress] of this.node.status().progress) {
-      if (id === this.memberId || progress.isLearner || !progress.recentActive) continue
+      if (id === this.memberId || progress.isLearner || !progress.recentActive || this.transport.stats(id)?.active === false) continue
       if (progress.match > bestMatch) {
         best = id
         bestMatch = progress.match
