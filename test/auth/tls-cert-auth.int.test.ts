@@ -89,7 +89,7 @@ describe('TLS quorum node cluster: etcdctl over mTLS, refused clients, client-ce
     expect(await watch).toContain('PUT\ntls-key\nv1')
   }, 60_000)
 
-  it('refuses no client certificate, a foreign CA, an expired certificate, a plaintext client and plaintext or certificate-less peers', async () => {
+  it('refuses no client certificate, a foreign CA, an expired certificate, a plaintext client and plaintext, certificate-less or foreign-CA peers', async () => {
     const endpoint = target.cluster.manifest.members[0].clientURL
     const refused = async (tls: { caFile?: string; client?: ClientCertFiles }, url = endpoint) => {
       const result = await etcdctlTls(url, tls, ['get', 'tls-key'], FAIL_FAST)
@@ -111,6 +111,11 @@ describe('TLS quorum node cluster: etcdctl over mTLS, refused clients, client-ce
     // A peer with a cluster certificate completes the TLS handshake and gets an HTTP answer.
     expect(ok).toMatchObject({ status: expect.any(Number) })
     expect(await getPeerMembers(peerUrl, { ca: caPem })).toMatchObject({ error: expect.stringMatching(/certificate|socket hang up|ECONNRESET/) })
+    // A would-be peer whose certificate comes from another CA is refused in the handshake.
+    const foreignPeer = certificatePaths(join(temp.path, 'foreign'), 'peer', 'x1')
+    expect(await getPeerMembers(peerUrl, { ca: caPem, cert: readFileSync(foreignPeer.certFile), key: readFileSync(foreignPeer.keyFile) })).toMatchObject({
+      error: expect.stringMatching(/certificate|socket hang up|ECONNRESET|unknown ca/i),
+    })
     expect(await getPeerMembers(peerUrl.replace('https:', 'http:'), {})).toMatchObject({ error: expect.stringMatching(/socket hang up|ECONNRESET/) })
   }, 60_000)
 
