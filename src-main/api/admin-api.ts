@@ -9,10 +9,12 @@
 import { KEY_EVENT_FLAGS, KEY_METHOD_FLAGS, type KeysApi } from './keys-api'
 import { WIZARD_EVENT_FLAGS, WIZARD_METHOD_FLAGS, type WizardsApi } from './wizards-api'
 import { DRILL_METHOD_FLAGS, type DrillsApi } from './drills-api'
+import { TLS_EVENT_FLAGS, TLS_METHOD_FLAGS, type TlsApi } from './tls-api'
 
 export * from './keys-api'
 export * from './wizards-api'
 export * from './drills-api'
+export * from './tls-api'
 
 /** Error codes a call can fail with; stores map them to user text (see src-renderer/i18n). */
 export type AdminErrorCode =
@@ -304,7 +306,7 @@ export interface AlertInfo {
  * The admin contract. Every method resolves (never rejects) with a `Result`; events return an unsubscribe
  * function. Implemented by `src-main/services/admin-service.ts`, exposed by IPC and by web mode.
  */
-export interface AdminApi extends KeysApi, WizardsApi, DrillsApi {
+export interface AdminApi extends KeysApi, WizardsApi, DrillsApi, TlsApi {
   getAppInfo(): Promise<Result<AppInfo>>
   listConnections(): Promise<Result<ConnectionProfile[]>>
   /** Creates (no `id`) or updates a profile; secrets are encrypted at rest. */
@@ -354,6 +356,7 @@ const methodFlags: Record<AdminMethod, true> = {
   ...KEY_METHOD_FLAGS,
   ...WIZARD_METHOD_FLAGS,
   ...DRILL_METHOD_FLAGS,
+  ...TLS_METHOD_FLAGS,
   getAppInfo: true,
   listConnections: true,
   saveConnection: true,
@@ -374,6 +377,7 @@ const methodFlags: Record<AdminMethod, true> = {
 const eventFlags: Record<AdminEvent, true> = {
   ...KEY_EVENT_FLAGS,
   ...WIZARD_EVENT_FLAGS,
+  ...TLS_EVENT_FLAGS,
   onMetricsSample: true,
   onOverviewChanged: true,
   onMonitoringError: true,

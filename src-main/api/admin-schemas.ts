@@ -3,6 +3,7 @@ import type { AdminApi, AdminMethod, ConnectionInput, LocalClusterInput } from '
 import { KEY_ARG_SCHEMAS } from './keys-schemas'
 import { WIZARD_ARG_SCHEMAS } from './wizards-schemas'
 import { DRILL_ARG_SCHEMAS } from './drills-schemas'
+import { TLS_ARG_SCHEMAS } from './tls-schemas'
 
 // Argument shapes of every contract method, checked at each trust boundary (IPC handlers, web mode routes)
 // before a service sees them. Limits keep a hostile renderer from sending megabytes of junk.
@@ -41,6 +42,7 @@ export const ADMIN_ARG_SCHEMAS: { [M in AdminMethod]: z.ZodType<ArgsOf<M>> } = {
   ...KEY_ARG_SCHEMAS,
   ...WIZARD_ARG_SCHEMAS,
   ...DRILL_ARG_SCHEMAS,
+  ...TLS_ARG_SCHEMAS,
   getAppInfo: z.tuple([]),
   listConnections: z.tuple([]),
   saveConnection: z.tuple([connectionInput]),

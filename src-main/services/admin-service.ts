@@ -30,6 +30,8 @@ import type { ClusterClientOptions } from './cluster-client'
 import { createEtcdClient } from './client-factory'
 import { KeyService } from './key-service'
 import type { SnapshotService } from './snapshots'
+import type { TlsSetupService } from './tls-setup'
+import type { TlsApi, TlsProgressEvent } from '../api/tls-api'
 import type { BackupScheduleService } from './backups'
 import { MembershipWizardService } from './membership-wizard'
 import type { BackupRunEvent, SnapshotProgressEvent, WizardsApi } from '../api/wizards-api'
@@ -60,6 +62,8 @@ export interface AdminServiceDeps {
   alertForScale?: number
   /** Snapshot and restore wizards; without it those methods answer `unavailable`. */
   snapshots?: SnapshotService
+  /** The TLS wizard's conversion of local clusters; without it that method answers `unavailable`. */
+  tls?: TlsSetupService
   /** Failure drills on local clusters; without it those methods answer `unavailable`. */
   drills?: DrillService
   /** The best-practice advisor; without it `adviseConnection` answers `unavailable`. */
@@ -277,6 +281,18 @@ export class AdminService implements AdminApi {
     return this.deps.backups?.onBackupRun(listener) ?? (() => undefined)
   }
 
+  // TLS wizard: delegated to TlsSetupService (src-main/services/tls-setup.ts); subscribers get the new list.
+  convertLocalClusterToTls: TlsApi['convertLocalClusterToTls'] = async (request) => {
+    if (!this.deps.tls) return fail('unavailable', 'the TLS wizard is not available in this app run')
+    const result = await this.deps.tls.convertLocalClusterToTls(request)
+    const clusters = await this.listLocalClusters()
+    if (clusters.ok) this.events.emit('local-clusters', clusters.value)
+    return result
+  }
+  onTlsProgress(listener: (event: TlsProgressEvent) => void): Unsubscribe {
+    return this.deps.tls?.onTlsProgress(listener) ?? (() => undefined)
+  }
+
   // Failure drills and the advisor: delegated to DrillService and AdvisorService (issue 15).
   getDrillState: DrillsApi['getDrillState'] = (cluster, probeWrites) => toResult(() => this.drillService().state(cluster, probeWrites))
   enableDrills: DrillsApi['enableDrills'] = (cluster) => this.changingLocalClusters(() => this.drillService().enable(cluster))
@@ -296,6 +312,7 @@ export class AdminService implements AdminApi {
   async close(): Promise<void> {
     this.keys.close()
     this.deps.snapshots?.close()
+    this.deps.tls?.close()
     await this.deps.backups?.close()
     await Promise.all([...this.monitors.keys()].map((id) => this.stopMonitor(id)))
     this.events.removeAllListeners()

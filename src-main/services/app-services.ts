@@ -9,6 +9,7 @@ import { KeyFileCipher, type SecretCipher } from './secret-cipher'
 import { DrillService } from './drills'
 import { AdvisorService } from './advisor'
 import { SnapshotService } from './snapshots'
+import { TlsSetupService } from './tls-setup'
 import { BackupScheduleService } from './backups'
 import { tmpdir } from 'node:os'
 import { LocalClusterService, PLAYGROUND_NAME } from './local-clusters'
@@ -74,6 +75,7 @@ export function openAppServices(options: {
       tmpDir: tmpdir(),
       clock: systemClock,
     }),
+    tls: new TlsSetupService({ localClusters, connections, openClient: createEtcdClient, quorumCommand: options.quorumCommand }),
     drills: new DrillService({ localClusters, quorumCommand: options.quorumCommand }),
     advisor: new AdvisorService({
       connections,

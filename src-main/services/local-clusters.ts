@@ -131,14 +131,33 @@ export class LocalClusterService {
     return this.info(name)
   }
 
+  /**
+   * Runs `work` on the cluster named `name` while no other operation of this service runs on it (the TLS
+   * conversion of src-main/services/tls-setup.ts uses it).
+   */
+  async exclusive<T>(name: string, work: (cluster: LocalCluster) => Promise<T>): Promise<T> {
+    const cluster = this.open(name)
+    return this.serialised(name, () => work(cluster))
+  }
+
+  /**
+   * Points the cluster's paired connection profile (same id) at the manifest's current client URLs and TLS
+   * files; registers a new profile when the old one is gone.
+   */
+  refreshProfile(name: string, cluster: LocalCluster): void {
+    const id = this.connectionIdOf(name, cluster)
+    this.register(name, cluster, this.deps.connections.list().some((profile) => profile.id === id) ? id : undefined)
+  }
+
   /** Directory of a cluster. */
   dir(name: string): string {
     return join(this.deps.clustersDir, name)
   }
 
   /** Saves the connection profile that shows `cluster` and remembers it next to cluster.json. */
-  private register(name: string, cluster: LocalCluster): void {
+  private register(name: string, cluster: LocalCluster, id?: string): void {
     const profile = this.deps.connections.save({
+      ...(id ? { id } : {}),
       name: `local: ${name}`,
       endpoints: cluster.activeMembers().map((member) => member.clientURL),
       readOnly: false,

@@ -65,6 +65,7 @@ const VALID_ARGS: { [M in AdminMethod]: Parameters<AdminApi[M]> } = {
   exportKeys: [{ connectionId: 'a1', prefix: 'YS8=' }],
   importKeys: ['a1', '{}', 'skip', true],
   suggestSnapshotPath: ['a1'],
+  convertLocalClusterToTls: [{ cluster: 'playground', operationId: 'op1' }],
   listBackupSchedules: [],
   saveBackupSchedule: [{ connectionId: 'a1', everyMs: 60_000, cron: '', destination: '', keepLast: 3, hourly: 0, daily: 7, weekly: 4, drills: true, paused: false }],
   deleteBackupSchedule: ['s1'],
