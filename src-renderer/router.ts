@@ -11,6 +11,7 @@ import SnapshotWizardView from './views/wizards/SnapshotWizardView.vue'
 import RestoreWizardView from './views/wizards/RestoreWizardView.vue'
 import BackupsView from './views/wizards/BackupsView.vue'
 import MembershipWizardView from './views/wizards/MembershipWizardView.vue'
+import TlsWizardView from './views/wizards/TlsWizardView.vue'
 import { useLocalClustersStore } from './stores/local-clusters'
 
 /** Routes. Hash history, so the same build works from file:// (Electron) and over HTTP (web mode). */
@@ -41,5 +42,6 @@ export const router = createRouter({
     { path: '/restore', name: 'restore', component: RestoreWizardView },
     { path: '/backups', name: 'backups', component: BackupsView },
     { path: '/membership', name: 'membership', component: MembershipWizardView },
+    { path: '/tls', name: 'tls', component: TlsWizardView },
   ],
 })
