@@ -4,7 +4,7 @@
 import type { LocalClusterInfo, Result, Unsubscribe } from './admin-api'
 
 /** The steps of a conversion, in order; `rollback` only runs after a failure. */
-export const TLS_CONVERSION_STEPS = ['check', 'certificates', 'snapshot', 'stop', 'restore', 'start', 'verify', 'profile', 'rollback'] as const
+export const TLS_CONVERSION_STEPS = ['check', 'certificates', 'snapshot', 'stop', 'restore', 'start', 'profile', 'verify', 'rollback'] as const
 
 /** One step of a conversion. */
 export type TlsConversionStep = (typeof TLS_CONVERSION_STEPS)[number]
