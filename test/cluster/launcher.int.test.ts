@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ClusterOperationError, LocalCluster } from '../../core/cluster/launcher'
 import { readManifest } from '../../core/cluster/manifest'
 import { isAlive } from '../../core/cluster/process'
@@ -45,7 +45,8 @@ describe('local cluster launcher (etcd engine)', () => {
 
   it('pauses and resumes a member (SIGSTOP/SIGCONT)', async () => {
     cluster.pause('member3')
-    expect((await cluster.health()).find((m) => m.name === 'member3')).toMatchObject({ running: true, paused: true, healthy: false })
+    // SIGSTOP is delivered asynchronously: the process shows as stopped ('T') a moment later.
+    await vi.waitFor(async () => expect((await cluster.health()).find((m) => m.name === 'member3')).toMatchObject({ running: true, paused: true, healthy: false }), { timeout: 5_000, interval: 50 })
     cluster.resume('member3')
     await cluster.waitHealthy(['member3'], 10_000)
   })
