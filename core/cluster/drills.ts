@@ -265,13 +265,22 @@ export async function drillReport(cluster: LocalCluster, options: { probeWrites?
         view.leader = status.leader === 0n ? '' : (members.find((m) => m.id === formatId(status.leader))?.name ?? formatId(status.leader))
         if (options.probeWrites) {
           const started = Date.now()
-          try {
-            await client.kv.put('quorum-drill/probe', `${member.name} ${new Date().toISOString()}`, {}, { timeoutMs })
-            view.canWrite = true
-            view.writeMs = Date.now() - started
-          } catch (error) {
-            view.canWrite = false
-            view.error = (error as Error).message
+          // One deadline for the probe; an error that comes back early (a leader change, no leader yet) is
+          // retried inside it, so a member that just joined the new leader's term is not reported as cut off.
+          for (;;) {
+            const left = timeoutMs - (Date.now() - started)
+            try {
+              await client.kv.put('quorum-drill/probe', `${member.name} ${new Date().toISOString()}`, {}, { timeoutMs: Math.max(left, 1) })
+              view.canWrite = true
+              view.writeMs = Date.now() - started
+              view.error = ''
+              break
+            } catch (error) {
+              view.canWrite = false
+              view.error = (error as Error).message
+              if (timeoutMs - (Date.now() - started) < 250) break
+              await new Promise((resolve) => setTimeout(resolve, 200))
+            }
           }
         }
       } catch (error) {

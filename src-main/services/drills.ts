@@ -13,7 +13,7 @@ import { ServiceError } from './result'
 export interface DrillServiceDeps {
   localClusters: LocalClusterService
   quorumCommand: MemberCommand
-  /** Deadline of each probe write in ms (default 2,000). */
+  /** Deadline of each probe write in ms (default 3,000). */
   probeTimeoutMs?: number
 }
 
@@ -77,7 +77,7 @@ export class DrillService {
   }
 
   private report(cluster: LocalCluster, probeWrites: boolean): Promise<DrillReport> {
-    return this.guard(() => drillReport(cluster, { probeWrites, timeoutMs: this.deps.probeTimeoutMs ?? 2000 }))
+    return this.guard(() => drillReport(cluster, { probeWrites, timeoutMs: this.deps.probeTimeoutMs ?? 3000 }))
   }
 
   private async guard<T>(work: () => Promise<T>): Promise<T> {

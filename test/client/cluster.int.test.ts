@@ -106,17 +106,19 @@ describe('Cluster and Maintenance against etcd 3.4 (3 members)', () => {
       '--initial-cluster', initialCluster, '--initial-cluster-state', 'existing',
       '--logger', 'zap', '--log-outputs', 'stderr', '--log-level', 'error',
     ], { stdio: ['ignore', 'ignore', 'pipe'] })
-    learner.stderr?.resume()
+    let learnerLog = ''
+    learner.stderr?.on('data', (chunk: Buffer) => (learnerLog = (learnerLog + chunk.toString()).slice(-4000)))
     const exited = new Promise((resolve) => learner.once('exit', resolve))
     try {
       // A learner is promotable once its log has caught up with the leader's (etcd 3.4: 90% of its match).
-      const deadline = Date.now() + 20_000
+      const deadline = Date.now() + 40_000
       for (;;) {
         try {
           await client.cluster.memberPromote(member.id)
           break
         } catch (error) {
-          if (!(error instanceof EtcdError && error.code === 'LEARNER_NOT_READY') || Date.now() > deadline) throw error
+          if (!(error instanceof EtcdError && error.code === 'LEARNER_NOT_READY')) throw error
+          if (Date.now() > deadline) throw new Error(`the learner never caught up; its log ends with:\n${learnerLog}`)
           await new Promise((resolve) => setTimeout(resolve, 200))
         }
       }
@@ -130,8 +132,11 @@ describe('Cluster and Maintenance against etcd 3.4 (3 members)', () => {
       learner.kill('SIGKILL')
       await exited
       dir.remove()
+      // Whatever failed above, leave the three original members alone so later tests keep their quorum.
+      const leftover = (await client.cluster.memberList()).members.some((m) => m.id === member.id)
+      if (leftover) await client.cluster.memberRemove(member.id)
     }
-  })
+  }, 60_000)
 
   test('moveLeader hands leadership to the target; a non-member target is a bad transferee', async () => {
     const leader = await findLeader()

@@ -34,6 +34,8 @@ export async function startKeysE2e(name: string, etcdArgs: string[] = []): Promi
     chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu'] }),
   ])
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } })
+  // An action that cannot happen fails on its own line, well inside the test's timeout.
+  page.setDefaultTimeout(20_000)
   const consoleErrors: string[] = []
   page.on('pageerror', (error) => consoleErrors.push(`pageerror: ${error.message}`))
   page.on('console', (message) => {

@@ -20,6 +20,16 @@ import { QUORUM_COMMAND, value } from './support'
 // the leader or a named member with progress, status, verify by test restore, restore into a new local
 // cluster, and the wizard's error cases (each a plain message, nothing half-written).
 
+async function waitForHealthy(cluster: EtcdCluster) {
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    const health = etcdctl(cluster.endpoints, ['endpoint', 'health', '--cluster'])
+    if (health.status === 0) return
+    if (Date.now() > deadline) throw new Error(`etcd did not become healthy: ${health.stdout}${health.stderr}`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
 describe('snapshot wizard service (real etcd 3.4, real quorum members)', () => {
   let etcd: EtcdCluster
   let work: ReturnType<typeof tempDir>
@@ -122,6 +132,10 @@ describe('snapshot wizard service (real etcd 3.4, real quorum members)', () => {
     })
     const result = await service.takeSnapshot({ connectionId: etcdId, operationId: 'op5', memberId, path })
     off()
+    // The killed member may have been the leader: bring it back and wait for a healthy cluster, so the tests
+    // after this one start from three members with a leader.
+    await etcd.restart(2)
+    await waitForHealthy(etcd)
     expect(killed).toBe(true)
     expect(result.ok).toBe(false)
     expect(!result.ok && result.error.code).toBe('unavailable')
