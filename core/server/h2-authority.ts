@@ -74,7 +74,7 @@ export function classifyFirstHeaderBlock(bytes: Buffer): 'clean' | 'rewrite' | '
       throw new H2FramingError('frame inside an open header block')
     }
     if (fragments.length > 0 && flags & FLAG_END_HEADERS) {
-      const decoder = hpack.decompressor.create({ table: { size: TABLE_SIZE } })
+      const decoder = hpack.decompressor.create({ table: { maxSize: TABLE_SIZE } })
       decoder.write(Buffer.concat(fragments))
       let failure: Error | undefined
       decoder.execute((error) => (failure = error ?? undefined))
@@ -92,8 +92,8 @@ export function classifyFirstHeaderBlock(bytes: Buffer): 'clean' | 'rewrite' | '
 export class AuthorityRewriter {
   private pending: Buffer = Buffer.alloc(0)
   private prefaceDone = false
-  private readonly decoder = hpack.decompressor.create({ table: { size: TABLE_SIZE } })
-  private readonly encoder = hpack.compressor.create({ table: { size: TABLE_SIZE } })
+  private readonly decoder = hpack.decompressor.create({ table: { maxSize: TABLE_SIZE } })
+  private readonly encoder = hpack.compressor.create({ table: { maxSize: TABLE_SIZE } })
   /** A HEADERS block waiting for its CONTINUATION frames. */
   private open: { streamId: number; flags: number; priority: Buffer | null; fragments: Buffer[] } | null = null
 

@@ -16,8 +16,8 @@ declare module 'hpack.js' {
     read(): HeaderField | null
   }
   const hpack: {
-    compressor: { create(options: { table: { size: number } }): Compressor }
-    decompressor: { create(options: { table: { size: number } }): Decompressor }
+    compressor: { create(options: { table: { maxSize: number } }): Compressor }
+    decompressor: { create(options: { table: { maxSize: number } }): Decompressor }
   }
   export default hpack
 }
