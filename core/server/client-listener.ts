@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { authorityFixingDuplex, classifyFirstHeaderBlock } from './h2-authority'
+import { authorityFixingDuplex, classifyFirstHeaderBlock, EARLY_SERVER_SETTINGS, withoutFirstSettingsAck } from './h2-authority'
 import { createServer as createTlsServer, type PeerCertificate, type SecureContextOptions, type TLSSocket } from 'node:tls'
 import { ServerCredentials, type Server as GrpcServer } from '@grpc/grpc-js'
 
@@ -14,10 +14,10 @@ import { ServerCredentials, type Server as GrpcServer } from '@grpc/grpc-js'
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
 /**
- * How long to wait for a client's first header block after its preface. Node clients send it right away;
- * grpc-go waits for the server's SETTINGS first, so its connections take the rewriting path after this.
+ * How long to wait for a client's first header block. Clients send it as soon as their call starts (grpc-go
+ * and grpc-js once the early SETTINGS arrive); a connection that stays idle longer takes the rewriting path.
  */
-const FIRST_HEADERS_WAIT_MS = 10
+const FIRST_HEADERS_WAIT_MS = 50
 /** Bytes a client may send before its first header block is complete (beyond: rewriting path). */
 const FIRST_HEADERS_MAX_BYTES = 64 * 1024
 
@@ -27,9 +27,10 @@ const FIRST_HEADERS_MAX_BYTES = 64 * 1024
  * bytes read here from the socket's buffer and then reads natively, which is far cheaper than the rewriting
  * Duplex); others, and clients that send no header block within FIRST_HEADERS_WAIT_MS, get the Duplex.
  */
-function injectH2(socket: Socket, head: Buffer, inject: (connection: Socket | Duplex) => void): void {
+function injectH2(socket: Socket, head: Buffer, inject: (connection: Socket | Duplex, route: H2Route) => void): void {
   let buffered = head
   let decided = false
+  let sentSettings = false
   const decide = (clean: boolean) => {
     if (decided) return
     decided = true
@@ -38,18 +39,31 @@ function injectH2(socket: Socket, head: Buffer, inject: (connection: Socket | Du
     socket.pause()
     if (clean) {
       socket.unshift(buffered)
-      inject(socket)
+      inject(socket, 'native')
     } else {
-      const duplex = authorityFixingDuplex(socket, buffered)
+      const duplex = authorityFixingDuplex(socket, buffered, { dropFirstSettingsAck: sentSettings })
       if ('authorized' in socket) tlsSocketOfDuplex.set(duplex, socket as TLSSocket)
-      inject(duplex)
+      inject(duplex, 'rewrite')
     }
   }
   const classify = () => {
     if (buffered.length > FIRST_HEADERS_MAX_BYTES) return decide(false)
     try {
+      // The client preface is in: answer with the server's, so that clients that wait for it send their request.
+      if (!sentSettings && buffered.length >= H2_PREFACE.length) {
+        sentSettings = true
+        socket.write(EARLY_SERVER_SETTINGS)
+      }
       const verdict = classifyFirstHeaderBlock(buffered)
-      if (verdict !== 'wait') decide(verdict === 'clean')
+      if (verdict === 'rewrite') return decide(false)
+      if (verdict === 'clean') {
+        // node:http2 must not see the ACK of a SETTINGS frame it never sent; wait for it (clients answer at once).
+        const withoutAck = withoutFirstSettingsAck(buffered)
+        if (withoutAck) {
+          buffered = withoutAck
+          decide(true)
+        }
+      }
     } catch {
       decide(false)
     }
@@ -79,12 +93,17 @@ export function verifiedClientCertificate(connection: unknown): PeerCertificate 
   return certificate && Object.keys(certificate).length > 0 ? certificate : undefined
 }
 
+/** How an HTTP/2 connection reached grpc-js: read by node:http2 itself, or through the :authority rewriter. */
+export type H2Route = 'native' | 'rewrite'
+
 export interface ClientListenerOptions {
   url: URL
   grpc: GrpcServer
   http: (request: IncomingMessage, response: ServerResponse) => void
   /** For https URLs: the TLS context (and client-certificate checks). */
   tls?: SecureContextOptions & { requestCert: boolean; rejectUnauthorized: boolean }
+  /** Told how each HTTP/2 connection was routed (tests, diagnostics). */
+  onH2Route?: (route: H2Route) => void
 }
 
 /** A listening client URL; `close()` stops accepting and destroys open connections. */
@@ -101,8 +120,12 @@ export async function listenClientUrl(options: ClientListenerOptions): Promise<C
   http.keepAliveTimeout = 5000
   const sockets = new Set<Socket>()
 
+  const toGrpc = (connection: Socket | Duplex, how: H2Route) => {
+    options.onH2Route?.(how)
+    injector.injectConnection(connection as Socket)
+  }
   const route = (socket: Socket | TLSSocket, isH2: boolean) => {
-    if (isH2) injectH2(socket, Buffer.alloc(0), (connection) => injector.injectConnection(connection as Socket))
+    if (isH2) injectH2(socket, Buffer.alloc(0), toGrpc)
     else http.emit('connection', socket)
   }
 
@@ -133,7 +156,7 @@ export async function listenClientUrl(options: ClientListenerOptions): Promise<C
         socket.off('data', onData)
         socket.pause()
         if (isH2Prefix) {
-          injectH2(socket, buffered, (connection) => injector.injectConnection(connection as Socket))
+          injectH2(socket, buffered, toGrpc)
         } else {
           socket.unshift(buffered)
           http.emit('connection', socket)

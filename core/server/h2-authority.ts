@@ -15,7 +15,9 @@ import hpack from 'hpack.js'
 const PREFACE_LENGTH = 24
 const FRAME_HEADER = 9
 const TYPE_HEADERS = 0x1
+const TYPE_SETTINGS = 0x4
 const TYPE_CONTINUATION = 0x9
+const FLAG_ACK = 0x1
 const FLAG_END_STREAM = 0x1
 const FLAG_END_HEADERS = 0x4
 const FLAG_PADDED = 0x8
@@ -37,6 +39,34 @@ function frameHeader(length: number, type: number, flags: number, streamId: numb
   header.writeUInt8(flags, 4)
   header.writeUInt32BE(streamId & 0x7fffffff, 5)
   return header
+}
+
+/**
+ * An empty SETTINGS frame (all defaults): the listener sends it as the server's connection preface while it waits
+ * for the client's first header block. grpc-go (etcdctl) and grpc-js send no request before the server's
+ * SETTINGS arrive, so without it they would wait for node:http2, which the listener only attaches once it has
+ * seen that header block. A second SETTINGS frame (node:http2's own) is legal HTTP/2 (RFC 9113 §6.5).
+ */
+export const EARLY_SERVER_SETTINGS = frameHeader(0, TYPE_SETTINGS, 0, 0)
+
+/**
+ * `bytes` (client preface included) without the first SETTINGS ACK frame, the client's answer to
+ * EARLY_SERVER_SETTINGS, which node:http2 never sent and would reject as unexpected; null while no complete
+ * SETTINGS ACK is in `bytes`. Throws H2FramingError on bad framing.
+ */
+export function withoutFirstSettingsAck(bytes: Buffer): Buffer | null {
+  let offset = PREFACE_LENGTH
+  while (offset + FRAME_HEADER <= bytes.length) {
+    const length = bytes.readUIntBE(offset, 3)
+    const end = offset + FRAME_HEADER + length
+    if (end > bytes.length) return null
+    if (bytes.readUInt8(offset + 3) === TYPE_SETTINGS && bytes.readUInt8(offset + 4) & FLAG_ACK) {
+      if (length !== 0) throw new H2FramingError('SETTINGS ACK with a payload')
+      return Buffer.concat([bytes.subarray(0, offset), bytes.subarray(end)])
+    }
+    offset = end
+  }
+  return null
 }
 
 /** A scheme in front of an :authority value (`http://host:port`). */
@@ -92,6 +122,12 @@ export function classifyFirstHeaderBlock(bytes: Buffer): 'clean' | 'rewrite' | '
 export class AuthorityRewriter {
   private pending: Buffer = Buffer.alloc(0)
   private prefaceDone = false
+  /** Drops the client's first SETTINGS ACK: it answers the listener's early SETTINGS, not node:http2's. */
+  private dropSettingsAck: boolean
+
+  constructor(options: { dropFirstSettingsAck?: boolean } = {}) {
+    this.dropSettingsAck = options.dropFirstSettingsAck ?? false
+  }
   private readonly decoder = hpack.decompressor.create({ table: { maxSize: TABLE_SIZE } })
   private readonly encoder = hpack.compressor.create({ table: { maxSize: TABLE_SIZE } })
   /** A HEADERS block waiting for its CONTINUATION frames. */
@@ -135,7 +171,8 @@ export class AuthorityRewriter {
         if (flags & FLAG_END_HEADERS) out.push(...this.finishBlock())
       } else {
         if (this.open) throw new H2FramingError('frame inside an open header block')
-        out.push(Buffer.from(frame))
+        if (this.dropSettingsAck && type === TYPE_SETTINGS && flags & FLAG_ACK) this.dropSettingsAck = false
+        else out.push(Buffer.from(frame))
       }
     }
     return out
@@ -175,8 +212,8 @@ export class AuthorityRewriter {
  * rewrites client header blocks with AuthorityRewriter. NB: node:http2 reads a net.Socket through its native
  * handle; a plain Duplex makes it read through the stream API, which is what lets us replay and rewrite.
  */
-export function authorityFixingDuplex(socket: Socket, head: Buffer): Duplex {
-  const rewriter = new AuthorityRewriter()
+export function authorityFixingDuplex(socket: Socket, head: Buffer, options: { dropFirstSettingsAck?: boolean } = {}): Duplex {
+  const rewriter = new AuthorityRewriter(options)
   const duplex = new Duplex({
     read() {
       socket.resume()

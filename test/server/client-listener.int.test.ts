@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { listenClientUrl, type ClientListener } from '../../core/server/client-listener'
+import { listenClientUrl, type ClientListener, type H2Route } from '../../core/server/client-listener'
 import { freePort } from '../support/ports'
 
 // The client URL listener hands HTTP/2 connections to grpc-js either natively or through the :authority
@@ -27,6 +27,7 @@ describe('client URL listener: header blocks that fill the HPACK dynamic table',
   let listener: ClientListener
   let port: number
   const seen: { authority: string; token: number }[] = []
+  const routes: H2Route[] = []
 
   beforeAll(async () => {
     server = new grpc.Server()
@@ -38,7 +39,7 @@ describe('client URL listener: header blocks that fill the HPACK dynamic table',
       },
     })
     port = await freePort()
-    listener = await listenClientUrl({ url: new URL(`http://127.0.0.1:${port}`), grpc: server, http: (_request, response) => response.end() })
+    listener = await listenClientUrl({ url: new URL(`http://127.0.0.1:${port}`), grpc: server, http: (_request, response) => response.end(), onH2Route: (route) => routes.push(route) })
   })
 
   afterAll(async () => {
@@ -66,10 +67,13 @@ describe('client URL listener: header blocks that fill the HPACK dynamic table',
     return answers
   }
 
-  it('a client with a plain :authority: every call on one connection is answered with its exact token', async () => {
+  it('a client with a plain :authority goes to node:http2 natively; every call on one connection is answered with its exact token', async () => {
+    routes.length = 0
     const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure())
     try {
       expect(await callAll(client)).toEqual(lengths.map((length) => `${length}:`))
+      // grpc-js waits for the server's SETTINGS before its first request; the listener's early SETTINGS get it.
+      expect(routes).toEqual(['native'])
     } finally {
       client.close()
     }
@@ -77,12 +81,14 @@ describe('client URL listener: header blocks that fill the HPACK dynamic table',
 
   it('a client whose :authority carries a scheme (etcdctl 3.4 maintenance dials) goes through the rewriter: same answers', async () => {
     seen.length = 0
+    routes.length = 0
     const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.default_authority': `http://127.0.0.1:${port}` })
     try {
       expect(await callAll(client)).toEqual(lengths.map((length) => `${length}:`))
       // the rewriter strips the scheme, and the tokens arrive intact
       expect(seen.map((call) => call.authority)).toEqual(lengths.map(() => `127.0.0.1:${port}`))
       expect(seen.map((call) => call.token)).toEqual(lengths)
+      expect(routes).toEqual(['rewrite'])
     } finally {
       client.close()
     }
