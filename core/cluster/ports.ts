@@ -10,14 +10,19 @@ import { createServer, type Server } from 'node:net'
 const LISTEN_RANGE_START = 10_000
 const LISTEN_RANGE_END_DEFAULT = 32_767
 
+/** The last port below the ephemeral range (read once per process). */
+let listenRangeEndCache: number | undefined
+
 function listenRangeEnd(): number {
+  if (listenRangeEndCache !== undefined) return listenRangeEndCache
+  listenRangeEndCache = LISTEN_RANGE_END_DEFAULT
   try {
     const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
-    if (Number.isInteger(low) && low > LISTEN_RANGE_START + 1_000) return Math.min(low - 1, 65_535)
+    if (Number.isInteger(low) && low > LISTEN_RANGE_START + 1_000) listenRangeEndCache = low - 1
   } catch {
     // not Linux: the default end is below macOS's and Windows' ephemeral ranges
   }
-  return LISTEN_RANGE_END_DEFAULT
+  return listenRangeEndCache
 }
 
 /** Ports this process handed out recently, so concurrent allocations in one process never share one. */

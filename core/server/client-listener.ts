@@ -31,6 +31,8 @@ function injectH2(socket: Socket, head: Buffer, inject: (connection: Socket | Du
   let buffered = head
   let decided = false
   let sentSettings = false
+  /** The first header block was seen and needs no rewrite; only the client's SETTINGS ACK is awaited. */
+  let clean = false
   const decide = (clean: boolean) => {
     if (decided) return
     decided = true
@@ -54,9 +56,12 @@ function injectH2(socket: Socket, head: Buffer, inject: (connection: Socket | Du
         sentSettings = true
         socket.write(EARLY_SERVER_SETTINGS)
       }
-      const verdict = classifyFirstHeaderBlock(buffered)
-      if (verdict === 'rewrite') return decide(false)
-      if (verdict === 'clean') {
+      if (!clean) {
+        const verdict = classifyFirstHeaderBlock(buffered)
+        if (verdict === 'rewrite') return decide(false)
+        clean = verdict === 'clean'
+      }
+      if (clean) {
         // node:http2 must not see the ACK of a SETTINGS frame it never sent; wait for it (clients answer at once).
         const withoutAck = withoutFirstSettingsAck(buffered)
         if (withoutAck) {

@@ -41,6 +41,26 @@ function frameHeader(length: number, type: number, flags: number, streamId: numb
   return header
 }
 
+/** One complete frame in a buffer of client bytes: its type, flags, payload and where it starts and ends. */
+interface FrameAt {
+  type: number
+  flags: number
+  payload: Buffer
+  start: number
+  end: number
+}
+
+/** The complete frames of `bytes` after the client preface, in order; stops at the first incomplete one. */
+function* completeFrames(bytes: Buffer): Generator<FrameAt> {
+  let start = PREFACE_LENGTH
+  while (start + FRAME_HEADER <= bytes.length) {
+    const end = start + FRAME_HEADER + bytes.readUIntBE(start, 3)
+    if (end > bytes.length) return
+    yield { type: bytes.readUInt8(start + 3), flags: bytes.readUInt8(start + 4), payload: bytes.subarray(start + FRAME_HEADER, end), start, end }
+    start = end
+  }
+}
+
 /**
  * An empty SETTINGS frame (all defaults): the listener sends it as the server's connection preface while it waits
  * for the client's first header block. grpc-go (etcdctl) and grpc-js send no request before the server's
@@ -55,16 +75,10 @@ export const EARLY_SERVER_SETTINGS = frameHeader(0, TYPE_SETTINGS, 0, 0)
  * SETTINGS ACK is in `bytes`. Throws H2FramingError on bad framing.
  */
 export function withoutFirstSettingsAck(bytes: Buffer): Buffer | null {
-  let offset = PREFACE_LENGTH
-  while (offset + FRAME_HEADER <= bytes.length) {
-    const length = bytes.readUIntBE(offset, 3)
-    const end = offset + FRAME_HEADER + length
-    if (end > bytes.length) return null
-    if (bytes.readUInt8(offset + 3) === TYPE_SETTINGS && bytes.readUInt8(offset + 4) & FLAG_ACK) {
-      if (length !== 0) throw new H2FramingError('SETTINGS ACK with a payload')
-      return Buffer.concat([bytes.subarray(0, offset), bytes.subarray(end)])
-    }
-    offset = end
+  for (const frame of completeFrames(bytes)) {
+    if (frame.type !== TYPE_SETTINGS || !(frame.flags & FLAG_ACK)) continue
+    if (frame.payload.length !== 0) throw new H2FramingError('SETTINGS ACK with a payload')
+    return Buffer.concat([bytes.subarray(0, frame.start), bytes.subarray(frame.end)])
   }
   return null
 }
@@ -79,15 +93,8 @@ const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i
  * 'rewrite': it does; 'wait': no complete header block yet. Throws H2FramingError on bad framing.
  */
 export function classifyFirstHeaderBlock(bytes: Buffer): 'clean' | 'rewrite' | 'wait' {
-  let offset = PREFACE_LENGTH
   const fragments: Buffer[] = []
-  while (offset + FRAME_HEADER <= bytes.length) {
-    const length = bytes.readUIntBE(offset, 3)
-    if (offset + FRAME_HEADER + length > bytes.length) return 'wait'
-    const type = bytes.readUInt8(offset + 3)
-    const flags = bytes.readUInt8(offset + 4)
-    const payload = bytes.subarray(offset + FRAME_HEADER, offset + FRAME_HEADER + length)
-    offset += FRAME_HEADER + length
+  for (const { type, flags, payload } of completeFrames(bytes)) {
     if (type === TYPE_HEADERS) {
       let start = 0
       let end = payload.length
@@ -124,14 +131,14 @@ export class AuthorityRewriter {
   private prefaceDone = false
   /** Drops the client's first SETTINGS ACK: it answers the listener's early SETTINGS, not node:http2's. */
   private dropSettingsAck: boolean
-
-  constructor(options: { dropFirstSettingsAck?: boolean } = {}) {
-    this.dropSettingsAck = options.dropFirstSettingsAck ?? false
-  }
   private readonly decoder = hpack.decompressor.create({ table: { maxSize: TABLE_SIZE } })
   private readonly encoder = hpack.compressor.create({ table: { maxSize: TABLE_SIZE } })
   /** A HEADERS block waiting for its CONTINUATION frames. */
   private open: { streamId: number; flags: number; priority: Buffer | null; fragments: Buffer[] } | null = null
+
+  constructor(options: { dropFirstSettingsAck?: boolean } = {}) {
+    this.dropSettingsAck = options.dropFirstSettingsAck ?? false
+  }
 
   push(chunk: Buffer): Buffer[] {
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])

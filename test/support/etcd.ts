@@ -48,7 +48,8 @@ export function etcdctl(endpoints: string, args: string[], input?: string) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr }
 }
 
-async function waitHealthy(member: EtcdMember, timeoutMs: number): Promise<void> {
+/** Waits until `member` answers /health with true (etcd 3.4: it has a leader and serves a read through Raft). */
+export async function waitHealthy(member: EtcdMember, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let lastError = ''
   while (Date.now() < deadline) {

@@ -11,7 +11,7 @@ import { ConnectionService } from '../../../src-main/services/connections'
 import { LocalClusterService } from '../../../src-main/services/local-clusters'
 import { KeyFileCipher } from '../../../src-main/services/secret-cipher'
 import { SnapshotService } from '../../../src-main/services/snapshots'
-import { etcdctl, startEtcd, type EtcdCluster } from '../../support/etcd'
+import { etcdctl, startEtcd, waitHealthy, type EtcdCluster } from '../../support/etcd'
 import { freePort } from '../../support/ports'
 import { tempDir } from '../../support/temp-dir'
 import { QUORUM_COMMAND, value } from './support'
@@ -19,16 +19,6 @@ import { QUORUM_COMMAND, value } from './support'
 // The snapshot/restore wizards' service on a real etcd 3.4 cluster and real `quorum node` members: save from
 // the leader or a named member with progress, status, verify by test restore, restore into a new local
 // cluster, and the wizard's error cases (each a plain message, nothing half-written).
-
-async function waitForHealthy(cluster: EtcdCluster) {
-  const deadline = Date.now() + 20_000
-  for (;;) {
-    const health = etcdctl(cluster.endpoints, ['endpoint', 'health', '--cluster'])
-    if (health.status === 0) return
-    if (Date.now() > deadline) throw new Error(`etcd did not become healthy: ${health.stdout}${health.stderr}`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-}
 
 describe('snapshot wizard service (real etcd 3.4, real quorum members)', () => {
   let etcd: EtcdCluster
@@ -135,7 +125,7 @@ describe('snapshot wizard service (real etcd 3.4, real quorum members)', () => {
     // The killed member may have been the leader: bring it back and wait for a healthy cluster, so the tests
     // after this one start from three members with a leader.
     await etcd.restart(2)
-    await waitForHealthy(etcd)
+    await Promise.all(etcd.members.map((member) => waitHealthy(member, 20_000)))
     expect(killed).toBe(true)
     expect(result.ok).toBe(false)
     expect(!result.ok && result.error.code).toBe('unavailable')
