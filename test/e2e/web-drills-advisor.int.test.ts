@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -20,6 +20,7 @@ describe('web mode end to end: failure drills and the advisor (Chromium, real Qu
   let page: Page
   let data: ReturnType<typeof tempDir>
   const consoleErrors: string[] = []
+  let attempt = 0
 
   const shot = async (name: string, height = 1100) => {
     await page.setViewportSize({ width: 1440, height })
@@ -40,9 +41,12 @@ describe('web mode end to end: failure drills and the advisor (Chromium, real Qu
   afterAll(async () => {
     await browser?.close()
     await stopUi(ui)
-    // Members and the link proxy process are detached: stop whatever the UI left running.
-    const dir = join(data.path, 'app', 'clusters', 'weak')
-    if (existsSync(join(dir, 'cluster.json'))) await LocalCluster.open(dir).down()
+    // Members and the link proxy process are detached: stop whatever the UI left running (a retried test
+    // leaves a second cluster).
+    const clusters = join(data.path, 'app', 'clusters')
+    for (const name of existsSync(clusters) ? readdirSync(clusters) : []) {
+      if (existsSync(join(clusters, name, 'cluster.json'))) await LocalCluster.open(join(clusters, name)).down()
+    }
     data?.remove()
   })
 
@@ -50,7 +54,8 @@ describe('web mode end to end: failure drills and the advisor (Chromium, real Qu
     await page.goto(ui.url)
     await page.getByTestId('nav-local').click()
     await page.getByTestId('local-create').click()
-    await page.getByTestId('local-form-name').locator('input').fill('weak')
+    // A retry (vitest retries once) creates a cluster of its own name.
+    await page.getByTestId('local-form-name').locator('input').fill(`weak${++attempt}`)
     await page.getByTestId('local-form-submit').click()
     await expect.poll(() => page.locator('[data-testid=local-member-row][data-healthy=true]').count(), { timeout: 90_000 }).toBe(3)
 
@@ -80,7 +85,9 @@ describe('web mode end to end: failure drills and the advisor (Chromium, real Qu
     await expect
       .poll(() => page.getByTestId('drill-explanation').innerText().catch(() => ''), { timeout: 45_000 })
       .toBe('All 3 members can talk: 3 of 3 ≥ quorum 2, so the cluster elects a leader and accepts writes.')
-    await expect.poll(() => page.locator('[data-testid^=drill-write-]').allInnerTexts(), { timeout: 10_000 }).toEqual([
+    // Each cell with its probe's error (the cell's title), so a failure says why a member could not write.
+    const writes = () => page.locator('[data-testid^=drill-write-]').evaluateAll((cells) => cells.map((cell) => `${cell.textContent?.trim()} ${cell.getAttribute('title') ?? ''}`.trim()))
+    await expect.poll(writes, { timeout: 10_000 }).toEqual([
       expect.stringMatching(/^yes/),
       expect.stringMatching(/^yes/),
       expect.stringMatching(/^yes/),

@@ -26,7 +26,7 @@ import { decodeMessage, DecodeError, encodeMessage } from './codec'
 //
 // Sending never blocks the Ready loop: while a peer is unreachable or its stream backlog is above
 // maxBacklogBytes, messages to it are dropped and onUnreachable is called (Raft retransmits; etcd does the
-// same). Sessions reconnect with exponential backoff.
+// same). Sessions reconnect with exponential backoff, cut short when a message from that peer arrives.
 
 const STREAM_PATH = '/raft/stream'
 const SNAPSHOT_PATH = '/raft/snapshot'
@@ -216,6 +216,7 @@ class PeerLink {
   private pingTimer: NodeJS.Timeout | null = null
   private urlIndex = 0
   private closed = false
+  private lastConnectAt = 0
 
   constructor(
     readonly id: NodeId,
@@ -234,7 +235,21 @@ class PeerLink {
     return this.stream
   }
 
+  /**
+   * The peer reached us (one of its messages arrived): the network between us works again, so a reconnect
+   * waiting out its backoff may go now. Without this, a member whose partition has just healed learns the
+   * leader from its heartbeats but drops its own messages to it (a forwarded proposal among them, which then
+   * waits for its deadline) for up to a whole backoff. At most one early attempt per 100 ms, so a one-way cut
+   * that still lets the peer's heartbeats in does not turn into a connection storm.
+   */
+  heardFrom(): void {
+    if (!this.reconnectTimer || Date.now() - this.lastConnectAt < 100) return
+    clearTimeout(this.reconnectTimer)
+    this.reconnectTimer = null
+  }
+
   private connect(): void {
+    this.lastConnectAt = Date.now()
     const url = this.urls[this.urlIndex % this.urls.length]
     this.urlIndex++
     const session = http2.connect(url, this.transport.clientConnectOptions(url))
@@ -702,6 +717,7 @@ export class PeerTransport {
       if (isSnapshot) stream.respond({ ':status': 503 }, { endStream: true })
       return
     }
+    this.links.get(from)?.heardFrom()
     this.options.onMessage(message)
     if (isSnapshot && !stream.headersSent) stream.respond({ ':status': 200 }, { endStream: true })
   }

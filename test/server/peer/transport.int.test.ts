@@ -118,6 +118,34 @@ describe('peer transport over HTTP/2', () => {
     })
   })
 
+  it('reconnects at once when the peer is heard from again, instead of dropping messages for a whole backoff', async () => {
+    // A healed partition: A's reconnects to B have backed off to 1 s; B comes back and its first message
+    // reaches A. A's next message to B (a forwarded proposal, say) must go out now, not be dropped until the
+    // backoff timer runs out.
+    const [portA, portB] = await freePorts(2)
+    const a = await member(1n, portA)
+    a.transport.addPeer(2n, [`http://127.0.0.1:${portB}`])
+    let sending = true
+    const failures = async () => {
+      while (sending) {
+        a.transport.send([heartbeat(1n, 2n, 1)])
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    }
+    const loop = failures()
+    await new Promise((resolve) => setTimeout(resolve, 1800)) // backoff 50 -> 100 -> ... -> 1000 ms
+    const b = await member(2n, portB)
+    b.transport.addPeer(1n, [a.url])
+    b.transport.send([heartbeat(2n, 1n, 4)])
+    await waitFor(() => a.received.some((m) => m.term === 4))
+    sending = false
+    await loop
+    a.transport.send([heartbeat(1n, 2n, 7)])
+    const sentAt = Date.now()
+    await waitFor(() => b.received.some((m) => m.term === 7), 3000)
+    expect(Date.now() - sentAt).toBeLessThan(500)
+  })
+
   it('applies injected link faults: a blocked link drops, healing restores delivery', async () => {
     const [portA, portB] = await freePorts(2)
     const a = await member(1n, portA)
