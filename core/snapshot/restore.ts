@@ -154,6 +154,8 @@ function rewriteIdentity(tx: MemberTx, options: RestoreOptions, cluster: Map<str
   // etcd compat: the restored member keeps the snapshot's users, roles and auth flag (etcd's auth buckets).
   connection.prepare('DELETE FROM member_meta WHERE name <> ?').run(AUTH_META_KEY)
   for (const table of ['member', 'member_removed']) connection.prepare(`DELETE FROM ${table}`).run()
+  tx.raftStorage.invalidate()
+  tx.raftStorage.forgetTail()
   tx.statements.entryDeleteAll.run()
   tx.statements.entryInsert.run(index, 1, 0, Buffer.alloc(0))
   tx.statements.hardStateSet.run(1, '0', index)

@@ -155,6 +155,10 @@ export class MemberDb implements Backend {
   private readonly tx: MemberTx
   private readonly mvcc: SqliteMvccAccess
   private closed = false
+  /** Prepared once: `db.pragma()` prepares a new statement on every call, and these run per Ready or request. */
+  private readonly pragmas: { syncNormal: Database.Statement; syncFull: Database.Statement; pageCount: Database.Statement }
+  /** page_size changes only through VACUUM (defragment), which re-reads it. */
+  private pageSize: number
 
   private constructor(
     private readonly db: Database.Database,
@@ -167,6 +171,12 @@ export class MemberDb implements Backend {
     const inTx = () => this.db.inTransaction
     this.tx = new MemberTx(this.statements, inTx, this.raftStorage)
     this.mvcc = new SqliteMvccAccess(this.statements, inTx)
+    this.pragmas = {
+      syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
+      syncFull: db.prepare('PRAGMA synchronous = FULL'),
+      pageCount: db.prepare('PRAGMA page_count').pluck(),
+    }
+    this.pageSize = db.pragma('page_size', { simple: true }) as number
   }
 
   /** Opens (or, when allowed and absent, creates) the member database in `dataDir`. */
@@ -241,19 +251,21 @@ export class MemberDb implements Backend {
   transaction<T>(fn: (tx: MemberTx) => T, options: { sync?: boolean } = {}): T {
     assert(!this.closed, 'member database is closed')
     assert(!this.db.inTransaction, 'nested member database transaction')
-    this.raftStorage.invalidate()
     try {
       if (options.sync !== false) return this.db.transaction(() => fn(this.tx))()
       // `sync: false` (etcd raft MustSync == false: no new entries, term or vote): committed to the WAL without an
       // fsync; the next synced commit makes it durable, and a crash before that only loses state Raft replays.
-      this.db.pragma('synchronous = NORMAL')
+      this.pragmas.syncNormal.run()
       try {
         return this.db.transaction(() => fn(this.tx))()
       } finally {
-        this.db.pragma('synchronous = FULL')
+        this.pragmas.syncFull.run()
       }
-    } finally {
+    } catch (error) {
+      // rolled back: the log may differ from the bounds and entries the raft-storage writes recorded in memory
       this.raftStorage.invalidate()
+      this.raftStorage.forgetTail()
+      throw error
     }
   }
 
@@ -264,16 +276,13 @@ export class MemberDb implements Backend {
 
   /** File size: page_count x page_size (free pages included, like bbolt's file size). */
   sizeBytes(): number {
-    const pageCount = this.db.pragma('page_count', { simple: true }) as number
-    const pageSize = this.db.pragma('page_size', { simple: true }) as number
-    return pageCount * pageSize
+    return (this.pragmas.pageCount.get() as number) * this.pageSize
   }
 
   /** Size minus free pages. */
   sizeInUseBytes(): number {
     const free = this.db.pragma('freelist_count', { simple: true }) as number
-    const pageSize = this.db.pragma('page_size', { simple: true }) as number
-    return this.sizeBytes() - free * pageSize
+    return this.sizeBytes() - free * this.pageSize
   }
 
   /** Defragment: VACUUM, then truncate the WAL. */
@@ -281,6 +290,7 @@ export class MemberDb implements Backend {
     assert(!this.db.inTransaction, 'defragment inside a transaction')
     this.db.exec('VACUUM')
     this.db.pragma('wal_checkpoint(TRUNCATE)')
+    this.pageSize = this.db.pragma('page_size', { simple: true }) as number
   }
 
   /** @internal Writes a consistent copy of the database to `path` (used by snapshot-file.ts). */

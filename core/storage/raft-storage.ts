@@ -13,6 +13,17 @@ export const DEFAULT_SNAPSHOT_COUNT = 100_000
 /** etcd compat: SnapshotCatchUpEntries, entries kept behind a snapshot so slow followers can catch up. */
 export const SNAPSHOT_CATCH_UP_ENTRIES = 5_000
 
+/**
+ * The end of the log kept in memory as well (etcd keeps the whole log in MemoryStorage): Raft reads terms on
+ * every append response and entries for every apply and every follower a little behind, all near the end.
+ */
+const TAIL_MAX_ENTRIES = 4096
+const TAIL_MAX_BYTES = 16 * 1024 * 1024
+
+function entryBytes(entry: Entry): number {
+  return entry.data.length + 16
+}
+
 /** Thrown by persistReady/createSnapshot for a snapshot not newer than the stored one. */
 export class SnapshotOutOfDateError extends Error {
   readonly code = 'RAFT_SNAPSHOT_OUT_OF_DATE'
@@ -50,10 +61,17 @@ function toEntry(row: EntryRow): Entry {
 export class SqliteRaftStorage implements RaftStorage {
   /**
    * first/last index as last read. Raft asks for them many times per message; they change only through the
-   * write functions of this file (which call invalidate) inside transactions, and MemberDb.transaction
-   * invalidates at both ends, so a rolled-back or direct write is never served from here.
+   * write functions of this file, which keep them up to date (`moved`), and MemberDb.transaction forgets them
+   * when a transaction rolls back, so a rolled-back write is never served from here (a direct write to the
+   * table must call invalidate).
    */
   private cachedBounds: { first: number; last: number } | undefined
+  /**
+   * The last entries written (contiguous, ending at the last index), as appendEntries wrote them; emptied
+   * when a snapshot replaces the log and when a transaction rolls back (MemberDb.transaction).
+   */
+  private tail: Entry[] = []
+  private tailBytes = 0
 
   constructor(
     private readonly s: Statements,
@@ -77,6 +95,16 @@ export class SqliteRaftStorage implements RaftStorage {
     if (hi > last + 1) throw new UnavailableError(hi - 1, last)
     const out: Entry[] = []
     let size = 0
+    const tailFirst = this.tail.length > 0 ? this.tail[0].index : Number.POSITIVE_INFINITY
+    if (lo >= tailFirst && hi <= tailFirst + this.tail.length) {
+      for (let index = lo; index < hi; index++) {
+        const entry = this.tail[index - tailFirst]
+        size += entryBytes(entry)
+        out.push(entry)
+        if (size > maxSizeBytes) break
+      }
+      return limitSize(out, maxSizeBytes)
+    }
     for (const row of this.s.entryRange.iterate(lo, hi) as IterableIterator<EntryRow>) {
       size += row.data.length + 16
       out.push(toEntry(row))
@@ -90,6 +118,8 @@ export class SqliteRaftStorage implements RaftStorage {
     const { first, last } = this.bounds()
     if (index < first - 1) throw new CompactedError(index, first)
     if (index > last) throw new UnavailableError(index, last)
+    const tailFirst = this.tail.length > 0 ? this.tail[0].index : Number.POSITIVE_INFINITY
+    if (index >= tailFirst && index < tailFirst + this.tail.length) return this.tail[index - tailFirst].term
     const term = this.s.entryTerm.get(index) as number | undefined
     assert(term !== undefined, () => `log gap at ${index} [first ${first}, last ${last}]`)
     return term
@@ -111,6 +141,35 @@ export class SqliteRaftStorage implements RaftStorage {
   /** @internal Forgets the cached bounds (see cachedBounds). */
   invalidate(): void {
     this.cachedBounds = undefined
+  }
+
+  /** @internal The log's bounds after a write of this file (kept only if they were known before it). */
+  moved(bounds: { first?: number; last: number }): void {
+    if (this.cachedBounds) this.cachedBounds = { first: bounds.first ?? this.cachedBounds.first, last: bounds.last }
+  }
+
+  /** @internal Forgets the in-memory tail too (a rolled-back transaction, a snapshot replacing the log). */
+  forgetTail(): void {
+    this.tail = []
+    this.tailBytes = 0
+  }
+
+  /** @internal Records `entries`, just written at the end of the log replacing any suffix from their first index. */
+  appendToTail(entries: Entry[]): void {
+    const from = entries[0].index
+    const tailFirst = this.tail.length > 0 ? this.tail[0].index : from
+    if (from < tailFirst || from > tailFirst + this.tail.length) this.forgetTail()
+    else for (const dropped of this.tail.splice(from - tailFirst)) this.tailBytes -= entryBytes(dropped)
+    for (const entry of entries) {
+      this.tail.push(entry)
+      this.tailBytes += entryBytes(entry)
+    }
+    let drop = 0
+    while (this.tail.length - drop > 1 && (this.tail.length - drop > TAIL_MAX_ENTRIES || this.tailBytes > TAIL_MAX_BYTES)) {
+      this.tailBytes -= entryBytes(this.tail[drop])
+      drop++
+    }
+    if (drop > 0) this.tail.splice(0, drop)
   }
 
   private bounds(): { first: number; last: number } {
@@ -160,13 +219,14 @@ export function appendEntries(tx: MemberTx, entries: Entry[]): void {
   if (first > entries[0].index) entries = entries.slice(first - entries[0].index)
   const lastIndex = storage.lastIndex()
   assert(entries[0].index <= lastIndex + 1, () => `missing log entry [last: ${lastIndex}, append at: ${entries[0].index}]`)
-  storage.invalidate()
   tx.statements.entryDeleteFrom.run(entries[0].index)
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]
     assert(e.index === entries[0].index + i, () => `entries not contiguous at ${e.index}`)
     tx.statements.entryInsert.run(safeIndex(e.index, 'index'), safeIndex(e.term, 'term'), e.type, e.data)
   }
+  storage.moved({ last: entries[entries.length - 1].index })
+  storage.appendToTail(entries)
 }
 
 /** Replaces the log with a snapshot received from the leader (etcd MemoryStorage.ApplySnapshot). */
@@ -175,9 +235,10 @@ export function applySnapshot(tx: MemberTx, snap: Snapshot): void {
   if (current >= snap.metadata.index) throw new SnapshotOutOfDateError(snap.metadata.index, current)
   const { index, term, confState } = snap.metadata
   tx.statements.snapshotSet.run(index, term, encodeConfState(confState), snap.data)
-  tx.raftStorage.invalidate()
+  tx.raftStorage.forgetTail()
   tx.statements.entryDeleteAll.run()
   tx.statements.entryInsert.run(index, term, 0, Buffer.alloc(0))
+  tx.raftStorage.moved({ first: index + 1, last: index })
 }
 
 /**
@@ -203,9 +264,9 @@ export function compactLog(tx: MemberTx, compactIndex: number): void {
   const first = storage.firstIndex()
   if (compactIndex <= first - 1) throw new CompactedError(compactIndex, first)
   assert(compactIndex <= storage.lastIndex(), () => `compact ${compactIndex} is out of bound lastindex(${storage.lastIndex()})`)
-  storage.invalidate()
   tx.statements.entryDeleteBelow.run(compactIndex)
   tx.statements.entryClearData.run(compactIndex)
+  storage.moved({ first: compactIndex + 1, last: storage.lastIndex() })
 }
 
 /**

@@ -1,3 +1,5 @@
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { MemoryStorage } from '../../core/raft/memory-storage'
 import { MemberDb } from '../../core/storage/member-db'
@@ -98,6 +100,64 @@ describe('SQLite raft storage', () => {
     expect(db.raftStorage.lastIndex()).toBe(0)
     expect(db.raftStorage.initialState().hardState.term).toBe(0)
     expect(getAppliedIndex(db)).toBe(0)
+  })
+
+  it('the in-memory tail always answers like the database: appends, conflicting suffixes, rollbacks, compaction, snapshots', () => {
+    const { db, path } = open()
+    const storage = db.raftStorage
+    // The truth: the table itself, through a second (read-only) connection.
+    const reference = new Database(join(path, 'member.db'), { readonly: true })
+    const table = () => reference.prepare('SELECT idx, term, data FROM raft_entry ORDER BY idx').all() as { idx: number; term: number; data: Buffer }[]
+    let seed = 7
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed % n
+    }
+    const check = (step: number) => {
+      const rows = table()
+      const first = storage.firstIndex()
+      const last = storage.lastIndex()
+      expect([first - 1, last], `step ${step}`).toEqual([rows[0].idx, rows.at(-1)!.idx])
+      expect(Array.from({ length: last - first + 2 }, (_, i) => storage.term(first - 1 + i)), `step ${step}`).toEqual(rows.map((row) => row.term))
+      if (last < first) return
+      const entries = storage.entries(first, last + 1, Infinity).map((e) => [e.index, e.term, Buffer.from(e.data).toString()])
+      expect(entries, `step ${step}`).toEqual(rows.slice(1).map((row) => [row.idx, row.term, row.data.toString()]))
+      if (random(5) === 0) {
+        // a size limit cuts the same entries from memory and from the table
+        const fromTail = storage.entries(first, last + 1, 40).length
+        storage.forgetTail()
+        expect(storage.entries(first, last + 1, 40).length, `step ${step}`).toBe(fromTail)
+      }
+    }
+    let term = 1
+    for (let step = 0; step < 400; step++) {
+      const first = storage.firstIndex()
+      const last = storage.lastIndex()
+      const action = random(10)
+      if (action < 6) {
+        // append at a random point from the first index to one past the end (a conflicting suffix or new entries)
+        const from = first + random(last - first + 2)
+        if (random(3) === 0) term++
+        const entries = Array.from({ length: 1 + random(5) }, (_, i) => ({ index: from + i, term, type: 0, data: Buffer.from(`e${step}-${i}`) }))
+        db.transaction((tx) => appendEntries(tx, entries))
+      } else if (action === 6) {
+        const entries = [{ index: first + random(last - first + 2), term: term + 1, type: 0, data: Buffer.from('rolled back') }]
+        expect(() =>
+          db.transaction((tx) => {
+            appendEntries(tx, entries)
+            throw new Error('rollback')
+          }),
+        ).toThrow('rollback')
+      } else if (action === 7 && last > first + 2) {
+        db.transaction((tx) => compactLog(tx, first + random(last - first)))
+      } else if (action === 8 && random(4) === 0) {
+        term++
+        db.transaction((tx) => applySnapshot(tx, { data: Buffer.alloc(0), metadata: { index: first + random(last - first + 4), term, confState: { voters: [1n], learners: [] } } }))
+      }
+      check(step)
+    }
+    expect(storage.lastIndex()).toBeGreaterThan(50)
+    reference.close()
   })
 
   it('snapshot-count triggers a snapshot at the applied index and keeps the catch-up margin', () => {
