@@ -159,6 +159,8 @@ export class MemberDb implements Backend {
   private readonly pragmas: { syncNormal: Database.Statement; syncFull: Database.Statement; pageCount: Database.Statement }
   /** page_size changes only through VACUUM (defragment), which re-reads it. */
   private pageSize: number
+  /** page_count as last read; forgotten by every transaction and VACUUM (the quota check reads it per request). */
+  private pageCount: number | undefined
 
   private constructor(
     private readonly db: Database.Database,
@@ -251,6 +253,7 @@ export class MemberDb implements Backend {
   transaction<T>(fn: (tx: MemberTx) => T, options: { sync?: boolean } = {}): T {
     assert(!this.closed, 'member database is closed')
     assert(!this.db.inTransaction, 'nested member database transaction')
+    this.pageCount = undefined
     try {
       if (options.sync !== false) return this.db.transaction(() => fn(this.tx))()
       // `sync: false` (etcd raft MustSync == false: no new entries, term or vote): committed to the WAL without an
@@ -276,7 +279,10 @@ export class MemberDb implements Backend {
 
   /** File size: page_count x page_size (free pages included, like bbolt's file size). */
   sizeBytes(): number {
-    return (this.pragmas.pageCount.get() as number) * this.pageSize
+    // read inside a transaction it may change before the commit: not kept then
+    const pageCount = this.pageCount ?? (this.pragmas.pageCount.get() as number)
+    if (!this.db.inTransaction) this.pageCount = pageCount
+    return pageCount * this.pageSize
   }
 
   /** Size minus free pages. */
@@ -291,6 +297,7 @@ export class MemberDb implements Backend {
     this.db.exec('VACUUM')
     this.db.pragma('wal_checkpoint(TRUNCATE)')
     this.pageSize = this.db.pragma('page_size', { simple: true }) as number
+    this.pageCount = undefined
   }
 
   /** @internal Writes a consistent copy of the database to `path` (used by snapshot-file.ts). */
