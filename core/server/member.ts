@@ -135,7 +135,12 @@ export class Member {
     // etcd compat (embed/serve.go, v3rpc/grpc.go): the gRPC receive limit is --max-request-bytes + 512 KiB, so a
     // request a little over the limit gets etcd's "request is too large" and a far larger one gRPC's
     // RESOURCE_EXHAUSTED before anything is allocated for it; sends are unlimited (math.MaxInt32 in etcd).
-    this.grpc = new GrpcServer({ 'grpc.max_receive_message_length': config.maxRequestBytes + GRPC_OVERHEAD_BYTES, 'grpc.max_send_message_length': -1 })
+    // No channelz (etcd serves none): grpc-js would otherwise track every call and session for it.
+    this.grpc = new GrpcServer({
+      'grpc.max_receive_message_length': config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+      'grpc.max_send_message_length': -1,
+      'grpc.enable_channelz': 0,
+    })
     this.memberId = identity.memberId
     this.clusterId = identity.clusterId
     this.membership = membership
