@@ -78,6 +78,26 @@ export async function plannedMember(cluster: LocalCluster, name: string, peerURL
 }
 
 /**
+ * Runs a membership change, waiting out "etcdserver: unhealthy cluster": etcd (and Quorum, as etcd) refuse
+ * changes until every peer connection has been up for 5 s, e.g. just after a member restarted. The refusal
+ * comes before anything is proposed, so the retry is safe.
+ */
+async function onceSettled<T>(change: () => Promise<T>, onProgress?: (line: string) => void, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let told = false
+  for (;;) {
+    try {
+      return await change()
+    } catch (error) {
+      if (!(error as Error).message.includes('unhealthy cluster') || Date.now() > deadline) throw error
+      if (!told) onProgress?.('waiting for peer connections to settle (membership changes wait until every peer has been connected for 5 s)')
+      told = true
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+  }
+}
+
+/**
  * Adds a member (`etcdctl member add`), gives it ports and a data dir, starts it with
  * `--initial-cluster-state existing` and waits until it is healthy. Returns its manifest entry.
  */
@@ -92,7 +112,7 @@ export async function addMember(cluster: LocalCluster, options: { learner?: bool
   const member = await plannedMember(cluster, name, `${scheme}://127.0.0.1:${peerPort}`)
   const etcd = client(cluster)
   try {
-    const added = await etcd.cluster.memberAdd([member.peerURL], { isLearner: options.learner ?? false })
+    const added = await onceSettled(() => etcd.cluster.memberAdd([member.peerURL], { isLearner: options.learner ?? false }), options.onProgress)
     member.id = formatId(added.member.id)
   } finally {
     etcd.close()
@@ -148,7 +168,7 @@ export async function moveLeader(cluster: LocalCluster, name: string): Promise<v
  * Removes a member (etcd MemberRemove). If it leads, leadership moves to another voter first so the cluster
  * never waits for an election. The process is stopped afterwards and its data dir kept (it cannot rejoin).
  */
-export async function removeMember(cluster: LocalCluster, name: string): Promise<void> {
+export async function removeMember(cluster: LocalCluster, name: string, options: { onProgress?: (line: string) => void } = {}): Promise<void> {
   const member = cluster.member(name)
   const id = await idOf(cluster, member)
   const leader = await currentLeader(cluster).catch(() => null)
@@ -159,7 +179,7 @@ export async function removeMember(cluster: LocalCluster, name: string): Promise
   }
   const etcd = client(cluster, cluster.activeMembers().filter((m) => m.name !== name).map((m) => m.clientURL))
   try {
-    await etcd.cluster.memberRemove(id)
+    await onceSettled(() => etcd.cluster.memberRemove(id), options.onProgress)
   } finally {
     etcd.close()
   }

@@ -695,6 +695,11 @@ export class Member {
     return this.node.status().progress
   }
 
+  /** Since when (ms since the epoch) this member's connection to peer `id` has been up; null while down. */
+  peerActiveSince(id: bigint): number | null {
+    return this.transport.stats(id)?.activeSince ?? null
+  }
+
   /** The members (copies). */
   members(): ClusterMember[] {
     return this.membership.list()

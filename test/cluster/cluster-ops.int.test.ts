@@ -267,6 +267,35 @@ describe('cluster operations on a shared Quorum cluster, compared with etcd 3.4'
     }, 90_000)
   })
 
+  describe('strict reconfiguration checks (etcd mayAddMember / mayRemoveMember)', () => {
+    /** Restarts a follower, then asks the leader for a member add at once and again until it is accepted. */
+    async function addAfterRestart(cluster: LocalCluster) {
+      const leader = await currentLeader(cluster)
+      const follower = cluster.activeMembers().find((m) => m.name !== leader.name)!
+      await cluster.kill(follower.name)
+      await cluster.start(follower.name, 30_000)
+      const peer = `http://127.0.0.1:${(await freePorts(1))[0]}`
+      const errorLine = (stderr: string) => stderr.split('\n').find((line) => line.startsWith('Error:')) ?? stderr.trim()
+      const early = await etcdctlAsync(leader.clientURL, ['member', 'add', 'early', `--peer-urls=${peer}`])
+      const deadline = Date.now() + 20_000
+      let later = early
+      while (later.status !== 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 250))
+        later = await etcdctlAsync(leader.clientURL, ['member', 'add', 'later', `--peer-urls=${peer}`])
+      }
+      const id = /Member ([0-9a-f]+) added/.exec(later.stdout)?.[1] ?? 'missing'
+      // the added member never starts: a member that is down may be removed at once
+      const removed = await etcdctlAsync(leader.clientURL, ['member', 'remove', id])
+      return { early: { status: early.status, error: errorLine(early.stderr) }, later: later.status, removed: removed.status, members: memberIds(cluster.endpoints()).size }
+    }
+
+    it('right after a peer reconnects, a member add is refused with "unhealthy cluster", then accepted once every connection is 5 s old (as etcd)', async () => {
+      const [q, e] = await Promise.all([addAfterRestart(clusters.quorum), addAfterRestart(clusters.etcd)])
+      expect(q).toEqual({ early: { status: 1, error: 'Error: etcdserver: unhealthy cluster' }, later: 0, removed: 0, members: 3 })
+      expect(q).toEqual(e)
+    }, 90_000)
+  })
+
   describe('quorum loss', () => {
     /** Kills 2 of 3 voters, tries a write and a serializable read on the survivor, restarts one, writes again. */
     async function loseQuorum(cluster: LocalCluster) {

@@ -51,6 +51,23 @@ function activeVoters(member: Member): number {
   return active
 }
 
+/** etcd compat (etcdserver HealthInterval): how long every peer connection must have been up for a change. */
+const HEALTH_INTERVAL_MS = 5000
+
+/**
+ * Voting members this member has been connected to since `since` (itself included): etcd numConnectedSince,
+ * which its strict reconfiguration checks use so that a change waits until connections have settled.
+ */
+function connectedSince(member: Member, since: number): { connected: number; voters: number } {
+  const voters = member.members().filter((m) => !m.isLearner)
+  let connected = 0
+  for (const voter of voters) {
+    const activeSince = voter.id === member.memberId ? 0 : member.peerActiveSince(voter.id)
+    if (activeSince !== null && activeSince <= since) connected++
+  }
+  return { connected, voters: voters.length }
+}
+
 /**
  * etcd's Cluster service: membership changes through Raft conf changes, with etcd's safety checks. With auth
  * on, changes need the root role (etcd checkMembershipOperationPermission); MemberList is open to everyone.
@@ -70,9 +87,13 @@ export function registerClusterService(server: Server, member: Member): void {
       const urls = request.peerURLs.map((url) => new URL(url).origin)
       if (members.some((m) => m.peerURLs.some((url) => urls.includes(url)))) throw new EtcdError('PEER_URL_EXIST')
       if (request.isLearner && members.filter((m) => m.isLearner).length >= MAX_LEARNERS) throw new EtcdError('TOO_MANY_LEARNERS')
-      if (!request.isLearner && member.config.strictReconfigCheck) {
+      if (member.config.strictReconfigCheck) {
+        // etcd mayAddMember: a voter needs a quorum of started members, and any add needs every voter connected
+        // for the last 5 s (isConnectedFullySince)
         const voters = members.filter((m) => !m.isLearner).length + 1
-        if (activeVoters(member) < Math.floor(voters / 2) + 1) throw new EtcdError('MEMBER_NOT_ENOUGH_STARTED')
+        if (!request.isLearner && activeVoters(member) < Math.floor(voters / 2) + 1) throw new EtcdError('MEMBER_NOT_ENOUGH_STARTED')
+        const { connected, voters: current } = connectedSince(member, Date.now() - HEALTH_INTERVAL_MS)
+        if (connected < current) throw new EtcdError('UNHEALTHY')
       }
       const id = computeMemberId(urls, member.config.initialClusterToken, Math.floor(member.clock.now() / 1000))
       if (member.membership.has(id) || member.membership.isRemoved(id)) throw new EtcdError('MEMBER_EXIST')
@@ -95,6 +116,12 @@ export function registerClusterService(server: Server, member: Member): void {
         const progress = member.progress().get(id)
         const activeAfter = activeVoters(member) - (progress?.recentActive || id === member.memberId ? 1 : 0)
         if (activeAfter < Math.floor(voters / 2) + 1) throw new EtcdError('MEMBER_NOT_ENOUGH_STARTED')
+        // etcd mayRemoveMember: a member that is down is safe to remove; otherwise the members connected for the
+        // last 5 s, less the one removed, must still be a quorum of the current voters
+        if (id === member.memberId || member.peerActiveSince(id) !== null) {
+          const { connected, voters: current } = connectedSince(member, Date.now() - HEALTH_INTERVAL_MS)
+          if (connected - 1 < 1 + Math.floor((current - 1) / 2)) throw new EtcdError('UNHEALTHY')
+        }
       }
       await member.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: id, context: new Uint8Array() })
       return { header: clusterHeader(member), members: list() }

@@ -60,6 +60,8 @@ export interface LinkFault {
 /** Per-peer counters for metrics (etcd_network_peer_*). */
 export interface PeerStats {
   active: boolean
+  /** Since when (ms since the epoch) the connection to the peer has been up; null while it is down (etcd ActiveSince). */
+  activeSince: number | null
   sentBytes: number
   receivedBytes: number
   sentFailures: number
@@ -209,7 +211,7 @@ class PeerLink {
   urls: string[]
   session: ClientHttp2Session | null = null
   stream: ClientHttp2Stream | null = null
-  stats: PeerStats = { active: false, sentBytes: 0, receivedBytes: 0, sentFailures: 0, roundTripMs: null }
+  stats: PeerStats = { active: false, activeSince: null, sentBytes: 0, receivedBytes: 0, sentFailures: 0, roundTripMs: null }
   fault: LinkFault | null = null
   private backoffMs = 50
   private reconnectTimer: NodeJS.Timeout | null = null
@@ -266,6 +268,7 @@ class PeerLink {
     this.stream.on('response', (headers) => {
       const status = Number(headers[':status'])
       if (status === 200) {
+        if (!this.stats.active) this.stats.activeSince = Date.now()
         this.stats.active = true
         this.backoffMs = 50
         return
@@ -290,6 +293,7 @@ class PeerLink {
   private fail(reason: string): void {
     if (this.stats.active) this.transport.log('warn', 'lost peer connection', { peer: formatId(this.id), reason })
     this.stats.active = false
+    this.stats.activeSince = null
     this.teardown()
     if (this.closed || this.reconnectTimer) return
     this.reconnectTimer = setTimeout(() => {
