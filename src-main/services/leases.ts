@@ -27,7 +27,8 @@ async function details(client: LeasesClient, id: bigint): Promise<LeaseDetails |
     ttl: lease.ttl,
     grantedTtl: lease.grantedTtl,
     keyCount: lease.keys.length,
-    keys: lease.keys.slice(0, LEASE_KEYS_SHOWN).map(keyRef),
+    // etcd lists a lease's keys in map order (it changes from call to call): shown in key order
+    keys: [...lease.keys].sort(Buffer.compare).slice(0, LEASE_KEYS_SHOWN).map(keyRef),
   }
 }
 

@@ -12,6 +12,8 @@ export interface EtcdMember {
   metricsUrl: string
   dataDir: string
   process: ChildProcess | null
+  /** The last few KiB the member wrote to stderr (its zap log), for failure messages. */
+  stderrTail?: string
 }
 
 /** A real etcd cluster on 127.0.0.1, the reference every compatibility test compares Quorum against. */
@@ -53,8 +55,12 @@ export async function waitHealthy(member: EtcdMember, timeoutMs: number): Promis
   const deadline = Date.now() + timeoutMs
   let lastError = ''
   while (Date.now() < deadline) {
+    const child = member.process
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new EtcdExitedError(`etcd member ${member.name} exited (${child.exitCode ?? child.signalCode}) before it was healthy: ${member.stderrTail ?? ''}`)
+    }
     try {
-      const response = await fetch(`${member.clientUrl}/health`)
+      const response = await fetch(`${member.clientUrl}/health`, { signal: AbortSignal.timeout(2000) })
       const body = (await response.json()) as { health?: string }
       if (body.health === 'true') return
       lastError = JSON.stringify(body)
@@ -66,8 +72,25 @@ export async function waitHealthy(member: EtcdMember, timeoutMs: number): Promis
   throw new Error(`etcd member ${member.name} not healthy after ${timeoutMs} ms: ${lastError}`)
 }
 
-/** Starts a real etcd 3.4 cluster of `size` members on free ports and waits until every member is healthy. */
+/** An etcd member process ended while the test waited for it to become healthy. */
+export class EtcdExitedError extends Error {}
+
+/**
+ * Starts a real etcd 3.4 cluster of `size` members on free ports and waits until every member is healthy. Ports
+ * are picked free but another test process may take one before etcd binds it: a cluster whose member exits with
+ * "address already in use" is started again on other ports (up to 3 times).
+ */
 export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEtcdOnce(options)
+    } catch (error) {
+      if (!(error instanceof EtcdExitedError && error.message.includes('address already in use')) || attempt >= 3) throw error
+    }
+  }
+}
+
+async function startEtcdOnce(options: StartEtcdOptions): Promise<EtcdCluster> {
   const size = options.size ?? 1
   const dir = tempDir('quorum-etcd-')
   const ports = await freePorts(size * 3)
@@ -103,7 +126,8 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
       ...(options.extraArgs ?? []),
     ]
     member.process = spawn('etcd', args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...options.env } })
-    member.process.stderr?.resume()
+    member.stderrTail = ''
+    member.process.stderr?.on('data', (chunk: Buffer) => (member.stderrTail = (member.stderrTail + chunk.toString('utf8')).slice(-4096)))
   }
 
   for (const member of members) launch(member, 'new')
