@@ -78,23 +78,37 @@ export async function plannedMember(cluster: LocalCluster, name: string, peerURL
 }
 
 /**
- * Runs a membership change, waiting out "etcdserver: unhealthy cluster": etcd (and Quorum, as etcd) refuse
- * changes until every peer connection has been up for 5 s, e.g. just after a member restarted. The refusal
- * comes before anything is proposed, so the retry is safe.
+ * Runs a membership call again while it is refused with an error `retryable` accepts, every `delayMs` up to
+ * `timeoutMs` (then the refusal is thrown); `onFirstRetry` is told once. Only for refusals that come before
+ * anything is proposed, so a retry is safe.
  */
-async function onceSettled<T>(change: () => Promise<T>, onProgress?: (line: string) => void, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let told = false
-  for (;;) {
+async function retryRefused<T>(
+  call: () => Promise<T>,
+  retryable: (message: string) => boolean,
+  options: { timeoutMs: number; delayMs: number; onFirstRetry?: () => void },
+): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs
+  for (let retries = 0; ; retries++) {
     try {
-      return await change()
+      return await call()
     } catch (error) {
-      if (!(error as Error).message.includes('unhealthy cluster') || Date.now() > deadline) throw error
-      if (!told) onProgress?.('waiting for peer connections to settle (membership changes wait until every peer has been connected for 5 s)')
-      told = true
-      await new Promise((resolve) => setTimeout(resolve, 500))
+      if (!retryable((error as Error).message) || Date.now() > deadline) throw error
+      if (retries === 0) options.onFirstRetry?.()
+      await new Promise((resolve) => setTimeout(resolve, options.delayMs))
     }
   }
+}
+
+/**
+ * Runs a membership change, waiting out "etcdserver: unhealthy cluster": etcd (and Quorum, as etcd) refuse
+ * changes until every peer connection has been up for 5 s, e.g. just after a member restarted.
+ */
+function onceSettled<T>(change: () => Promise<T>, onProgress?: (line: string) => void): Promise<T> {
+  return retryRefused(change, (message) => message.includes('unhealthy cluster'), {
+    timeoutMs: 15_000,
+    delayMs: 500,
+    onFirstRetry: () => onProgress?.('waiting for peer connections to settle (membership changes wait until every peer has been connected for 5 s)'),
+  })
 }
 
 /**
@@ -132,19 +146,11 @@ export async function promoteMember(cluster: LocalCluster, name: string, timeout
   const member = cluster.member(name)
   const id = await idOf(cluster, member)
   const etcd = client(cluster)
-  const deadline = Date.now() + timeoutMs
   try {
-    for (;;) {
-      try {
-        await etcd.cluster.memberPromote(id)
-        return
-      } catch (error) {
-        const text = (error as Error).message
-        const retryable = text.includes('learner member which is in sync with leader')
-        if (!retryable || Date.now() > deadline) throw error
-        await new Promise((resolve) => setTimeout(resolve, 300))
-      }
-    }
+    await retryRefused(() => etcd.cluster.memberPromote(id), (message) => message.includes('learner member which is in sync with leader'), {
+      timeoutMs,
+      delayMs: 300,
+    })
   } finally {
     etcd.close()
   }
