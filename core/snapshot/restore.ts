@@ -155,7 +155,6 @@ function rewriteIdentity(tx: MemberTx, options: RestoreOptions, cluster: Map<str
   connection.prepare('DELETE FROM member_meta WHERE name <> ?').run(AUTH_META_KEY)
   for (const table of ['member', 'member_removed']) connection.prepare(`DELETE FROM ${table}`).run()
   tx.raftStorage.invalidate()
-  tx.raftStorage.forgetTail()
   tx.statements.entryDeleteAll.run()
   tx.statements.entryInsert.run(index, 1, 0, Buffer.alloc(0))
   tx.statements.hardStateSet.run(1, '0', index)

@@ -267,7 +267,6 @@ export class MemberDb implements Backend {
     } catch (error) {
       // rolled back: the log may differ from the bounds and entries the raft-storage writes recorded in memory
       this.raftStorage.invalidate()
-      this.raftStorage.forgetTail()
       throw error
     }
   }

@@ -62,13 +62,13 @@ export class SqliteRaftStorage implements RaftStorage {
   /**
    * first/last index as last read. Raft asks for them many times per message; they change only through the
    * write functions of this file, which keep them up to date (`moved`), and MemberDb.transaction forgets them
-   * when a transaction rolls back, so a rolled-back write is never served from here (a direct write to the
-   * table must call invalidate).
+   * (invalidate) when a transaction rolls back, so a rolled-back write is never served from here (a direct
+   * write to the table must call invalidate too).
    */
   private cachedBounds: { first: number; last: number } | undefined
   /**
    * The last entries written (contiguous, ending at the last index), as appendEntries wrote them; emptied
-   * when a snapshot replaces the log and when a transaction rolls back (MemberDb.transaction).
+   * when a snapshot replaces the log and by invalidate.
    */
   private tail: Entry[] = []
   private tailBytes = 0
@@ -138,9 +138,10 @@ export class SqliteRaftStorage implements RaftStorage {
     return { data: row.data, metadata: { index: row.idx, term: row.term, confState: decodeConfState(row.conf_state) } }
   }
 
-  /** @internal Forgets the cached bounds (see cachedBounds). */
+  /** @internal Forgets everything read or recorded from the table: the bounds and the tail (a rolled-back transaction, a direct write). */
   invalidate(): void {
     this.cachedBounds = undefined
+    this.forgetTail()
   }
 
   /** @internal The log's bounds after a write of this file (kept only if they were known before it). */
@@ -148,7 +149,7 @@ export class SqliteRaftStorage implements RaftStorage {
     if (this.cachedBounds) this.cachedBounds = { first: bounds.first ?? this.cachedBounds.first, last: bounds.last }
   }
 
-  /** @internal Forgets the in-memory tail too (a rolled-back transaction, a snapshot replacing the log). */
+  /** @internal Forgets the in-memory tail (a snapshot replacing the log, whose bounds the caller then sets). */
   forgetTail(): void {
     this.tail = []
     this.tailBytes = 0
