@@ -33,13 +33,13 @@ function injectH2(socket: Socket, head: Buffer, inject: (connection: Socket | Du
   let sentSettings = false
   /** The first header block was seen and needs no rewrite; only the client's SETTINGS ACK is awaited. */
   let clean = false
-  const decide = (clean: boolean) => {
+  const decide = (native: boolean) => {
     if (decided) return
     decided = true
     clearTimeout(timer)
     socket.off('data', onData)
     socket.pause()
-    if (clean) {
+    if (native) {
       socket.unshift(buffered)
       inject(socket, 'native')
     } else {

@@ -211,7 +211,8 @@ class PeerLink {
   urls: string[]
   session: ClientHttp2Session | null = null
   stream: ClientHttp2Stream | null = null
-  stats: PeerStats = { active: false, activeSince: null, sentBytes: 0, receivedBytes: 0, sentFailures: 0, roundTripMs: null }
+  /** The counters; `active` is derived from `activeSince` (PeerTransport.stats). */
+  stats: Omit<PeerStats, 'active'> = { activeSince: null, sentBytes: 0, receivedBytes: 0, sentFailures: 0, roundTripMs: null }
   fault: LinkFault | null = null
   private backoffMs = 50
   private reconnectTimer: NodeJS.Timeout | null = null
@@ -268,8 +269,7 @@ class PeerLink {
     this.stream.on('response', (headers) => {
       const status = Number(headers[':status'])
       if (status === 200) {
-        if (!this.stats.active) this.stats.activeSince = Date.now()
-        this.stats.active = true
+        this.stats.activeSince ??= Date.now()
         this.backoffMs = 50
         return
       }
@@ -291,8 +291,7 @@ class PeerLink {
   }
 
   private fail(reason: string): void {
-    if (this.stats.active) this.transport.log('warn', 'lost peer connection', { peer: formatId(this.id), reason })
-    this.stats.active = false
+    if (this.stats.activeSince !== null) this.transport.log('warn', 'lost peer connection', { peer: formatId(this.id), reason })
     this.stats.activeSince = null
     this.teardown()
     if (this.closed || this.reconnectTimer) return
@@ -398,7 +397,7 @@ export class PeerTransport {
   stats(id: NodeId): PeerStats | undefined {
     const link = this.links.get(id)
     if (!link) return undefined
-    return { ...link.stats, receivedBytes: this.receivedBytes.get(id) ?? 0 }
+    return { ...link.stats, active: link.stats.activeSince !== null, receivedBytes: this.receivedBytes.get(id) ?? 0 }
   }
 
   /**
