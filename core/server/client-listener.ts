@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { authorityFixingDuplex, classifyFirstHeaderBlock, EARLY_SERVER_SETTINGS, withoutFirstSettingsAck } from './h2-authority'
+import { answerPings, authorityFixingDuplex, classifyFirstHeaderBlock, EARLY_SERVER_SETTINGS, withoutFirstSettingsAck } from './h2-authority'
 import { createServer as createTlsServer, type PeerCertificate, type SecureContextOptions, type TLSSocket } from 'node:tls'
 import { ServerCredentials, type Server as GrpcServer } from '@grpc/grpc-js'
 
@@ -13,11 +13,6 @@ import { ServerCredentials, type Server as GrpcServer } from '@grpc/grpc-js'
 //                             └─ else ▶ node:http request handler
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')
-/**
- * How long to wait for a client's first header block. Clients send it as soon as their call starts (grpc-go
- * and grpc-js once the early SETTINGS arrive); a connection that stays idle longer takes the rewriting path.
- */
-const FIRST_HEADERS_WAIT_MS = 50
 /** Bytes a client may send before its first header block is complete (beyond: rewriting path). */
 const FIRST_HEADERS_MAX_BYTES = 64 * 1024
 
@@ -25,7 +20,9 @@ const FIRST_HEADERS_MAX_BYTES = 64 * 1024
  * Hands an HTTP/2 connection to grpc-js once its first header block shows whether its :authority needs the
  * scheme rewrite (h2-authority.ts). Clean connections are given to node:http2 as they are (it re-reads the
  * bytes read here from the socket's buffer and then reads natively, which is far cheaper than the rewriting
- * Duplex); others, and clients that send no header block within FIRST_HEADERS_WAIT_MS, get the Duplex.
+ * Duplex); others get the Duplex. A client may connect long before its first call (a connection pool, a
+ * benchmark that opens its connections first): the listener waits for that call however long it takes, and
+ * answers the client's keepalive PINGs meanwhile, so an idle connection never ends up on the costly path.
  */
 function injectH2(socket: Socket, head: Buffer, inject: (connection: Socket | Duplex, route: H2Route) => void): void {
   let buffered = head
@@ -36,7 +33,6 @@ function injectH2(socket: Socket, head: Buffer, inject: (connection: Socket | Du
   const decide = (native: boolean) => {
     if (decided) return
     decided = true
-    clearTimeout(timer)
     socket.off('data', onData)
     socket.pause()
     if (native) {
@@ -56,6 +52,9 @@ function injectH2(socket: Socket, head: Buffer, inject: (connection: Socket | Du
         sentSettings = true
         socket.write(EARLY_SERVER_SETTINGS)
       }
+      const pings = answerPings(buffered)
+      buffered = pings.rest
+      for (const ack of pings.acks) socket.write(ack)
       if (!clean) {
         const verdict = classifyFirstHeaderBlock(buffered)
         if (verdict === 'rewrite') return decide(false)
@@ -77,7 +76,6 @@ function injectH2(socket: Socket, head: Buffer, inject: (connection: Socket | Du
     buffered = Buffer.concat([buffered, chunk])
     classify()
   }
-  const timer = setTimeout(() => decide(false), FIRST_HEADERS_WAIT_MS)
   socket.on('data', onData)
   socket.resume()
   classify()

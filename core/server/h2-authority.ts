@@ -16,6 +16,7 @@ const PREFACE_LENGTH = 24
 const FRAME_HEADER = 9
 const TYPE_HEADERS = 0x1
 const TYPE_SETTINGS = 0x4
+const TYPE_PING = 0x6
 const TYPE_CONTINUATION = 0x9
 const FLAG_ACK = 0x1
 const FLAG_END_STREAM = 0x1
@@ -81,6 +82,30 @@ export function withoutFirstSettingsAck(bytes: Buffer): Buffer | null {
     return Buffer.concat([bytes.subarray(0, frame.start), bytes.subarray(frame.end)])
   }
   return null
+}
+
+/**
+ * `bytes` (client preface included) without the client's PING frames, and the PING ACKs that answer them. While
+ * the listener waits for a client's first header block nobody else answers its PINGs; a client that connects
+ * early and sends keepalive PINGs before its first call (grpc-go with `--keepalive-time`) must get them.
+ * Throws H2FramingError on bad framing.
+ */
+export function answerPings(bytes: Buffer): { rest: Buffer; acks: Buffer[] } {
+  const acks: Buffer[] = []
+  const kept: Buffer[] = [bytes.subarray(0, Math.min(bytes.length, PREFACE_LENGTH))]
+  let consumed = Math.min(bytes.length, PREFACE_LENGTH)
+  for (const frame of completeFrames(bytes)) {
+    consumed = frame.end
+    if (frame.type !== TYPE_PING || frame.flags & FLAG_ACK) {
+      kept.push(bytes.subarray(frame.start, frame.end))
+      continue
+    }
+    if (frame.payload.length !== 8) throw new H2FramingError('PING payload is not 8 bytes')
+    acks.push(Buffer.concat([frameHeader(8, TYPE_PING, FLAG_ACK, 0), frame.payload]))
+  }
+  if (acks.length === 0) return { rest: bytes, acks }
+  kept.push(bytes.subarray(consumed))
+  return { rest: Buffer.concat(kept), acks }
 }
 
 /** A scheme in front of an :authority value (`http://host:port`). */

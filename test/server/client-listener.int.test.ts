@@ -1,4 +1,6 @@
 import * as grpc from '@grpc/grpc-js'
+import { connect } from 'node:http2'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listenClientUrl, type ClientListener, type H2Route } from '../../core/server/client-listener'
 import { freePort } from '../support/ports'
@@ -91,6 +93,30 @@ describe('client URL listener: header blocks that fill the HPACK dynamic table',
       expect(routes).toEqual(['rewrite'])
     } finally {
       client.close()
+    }
+  })
+
+  it('a client that connects long before its first call, pinging meanwhile, gets its PINGs answered and still goes native', async () => {
+    routes.length = 0
+    const session = connect(`http://127.0.0.1:${port}`)
+    try {
+      await new Promise((resolve) => session.once('remoteSettings', resolve))
+      // grpc-go clients with keepalive (etcdctl's --keepalive-time) ping an idle connection: nobody but the
+      // listener can answer while it waits for the first header block.
+      for (let i = 0; i < 3; i++) {
+        await new Promise<void>((resolve, reject) => session.ping((error) => (error ? reject(error) : resolve())))
+        await sleep(100)
+      }
+      expect(routes).toEqual([])
+      const stream = session.request({ ':method': 'POST', ':path': ECHO.echo.path, 'content-type': 'application/grpc', te: 'trailers', token: 'xxyz' })
+      stream.end(Buffer.from([0, 0, 0, 0, 0]))
+      const chunks: Buffer[] = []
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+      await new Promise((resolve) => stream.on('end', resolve))
+      expect(Buffer.concat(chunks).subarray(5).toString()).toBe('4:yz')
+      expect(routes).toEqual(['native'])
+    } finally {
+      session.close()
     }
   })
 })
