@@ -168,35 +168,43 @@ export class TreeIndex {
    * each Buffer's backing store through a native call. The KeyIndex keeps the key's Buffer.
    */
   private readonly tree = new BTree<string, KeyIndex>(undefined, compareStrings)
+  /**
+   * The same KeyIndexes by the same strings, for exact lookups (every put, delete and single-key range): a hash
+   * lookup instead of a B-tree descent with ~17 string comparisons over 100k keys. The tree serves ordered
+   * scans. Both always hold the same keys.
+   */
+  private readonly byKey = new Map<string, KeyIndex>()
 
   /** Number of keys with any history (live or compactable). */
   get size(): number {
-    return this.tree.size
+    return this.byKey.size
   }
 
   /** Forgets every key (before rebuilding the index from a replaced backend). */
   clear(): void {
     this.tree.clear()
+    this.byKey.clear()
   }
 
   get(key: Buffer, atRev: number): IndexEntry | undefined {
-    return this.tree.get(treeKey(key))?.get(atRev)
+    return this.byKey.get(treeKey(key))?.get(atRev)
   }
 
   /** The key's KeyIndex, creating it when missing. */
   keyIndex(key: Buffer): KeyIndex {
     const text = treeKey(key)
-    let ki = this.tree.get(text)
+    let ki = this.byKey.get(text)
     if (ki === undefined) {
       ki = new KeyIndex(Buffer.from(key))
       this.tree.set(text, ki)
+      this.byKey.set(text, ki)
     }
     return ki
   }
 
   /** Existing KeyIndex or undefined. */
   findKeyIndex(key: Buffer): KeyIndex | undefined {
-    return this.tree.get(treeKey(key))
+    return this.byKey.get(treeKey(key))
   }
 
   put(key: Buffer, rev: Revision): void {
@@ -205,7 +213,7 @@ export class TreeIndex {
 
   /** Deletes key at rev; returns false when the key was not live (etcd ErrRevisionNotFound). */
   tombstone(key: Buffer, rev: Revision): boolean {
-    const ki = this.tree.get(treeKey(key))
+    const ki = this.byKey.get(treeKey(key))
     return ki !== undefined && ki.tombstone(rev)
   }
 
@@ -246,7 +254,10 @@ export class TreeIndex {
       ki.compact(rev, available)
       if (ki.isEmpty()) empty.push(key)
     })
-    for (const key of empty) this.tree.delete(key)
+    for (const key of empty) {
+      this.tree.delete(key)
+      this.byKey.delete(key)
+    }
     return available
   }
 
