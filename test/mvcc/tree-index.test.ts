@@ -43,4 +43,27 @@ describe('TreeIndex key order', () => {
       expect(visit(a, Buffer.alloc(0))).toEqual(fromKey)
     }
   })
+
+  it('exact lookups and ordered scans agree after tombstones, compaction and re-creation', () => {
+    const index = new TreeIndex()
+    const keyOf = (i: number) => Buffer.from(`k${String(i).padStart(3, '0')}`)
+    let rev = 0
+    for (let i = 0; i < 100; i++) index.put(keyOf(i), { main: ++rev, sub: 0 })
+    for (let i = 0; i < 100; i += 2) expect(index.tombstone(keyOf(i), { main: ++rev, sub: 0 })).toBe(true)
+    index.compact(rev)
+    // compaction drops the tombstoned keys entirely: gone for get, findKeyIndex, scans and size
+    expect(index.size).toBe(50)
+    for (let i = 0; i < 100; i++) {
+      expect(index.findKeyIndex(keyOf(i)) !== undefined, `key ${i}`).toBe(i % 2 === 1)
+      expect(index.get(keyOf(i), rev) !== undefined, `key ${i}`).toBe(i % 2 === 1)
+    }
+    // re-created keys come back in both views, with a new generation
+    for (let i = 0; i < 100; i += 4) index.put(keyOf(i), { main: ++rev, sub: 0 })
+    const scanned: string[] = []
+    index.visitLive(keyOf(0), Buffer.alloc(0), rev, (key) => (scanned.push(key.toString()), true))
+    const expected = Array.from({ length: 100 }, (_, i) => i).filter((i) => i % 2 === 1 || i % 4 === 0)
+    expect(scanned).toEqual(expected.map((i) => keyOf(i).toString()))
+    expect(index.size).toBe(expected.length)
+    for (const i of expected) expect(index.get(keyOf(i), rev)?.created.main).toBe(i % 4 === 0 ? 151 + i / 4 : i + 1)
+  })
 })
