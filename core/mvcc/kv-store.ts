@@ -112,7 +112,7 @@ export class KvWriteTxn {
       version: (existing?.version ?? 0) + 1,
       lease,
     }
-    this.tx.putRecord({ ...idxRev, tombstone: false, kv })
+    this.tx.putRecord({ main: idxRev.main, sub: idxRev.sub, tombstone: false, kv })
     index.put(key, idxRev)
     this.changes.push(kv)
     if (oldLease !== 0n) this.store.leases.detach(oldLease, key)
@@ -143,7 +143,7 @@ export class KvWriteTxn {
   private delete(key: Buffer): void {
     const idxRev: Revision = { main: this.beginRev + 1, sub: this.changes.length }
     const kv: KeyValue = { key, value: EMPTY_BYTES, createRevision: 0, modRevision: 0, version: 0, lease: 0n }
-    this.tx.putRecord({ ...idxRev, tombstone: true, kv })
+    this.tx.putRecord({ main: idxRev.main, sub: idxRev.sub, tombstone: true, kv })
     const ok = this.store.index.tombstone(key, idxRev)
     assert(ok, () => `tombstone of a key that is not live at ${idxRev.main}`)
     this.changes.push(kv)

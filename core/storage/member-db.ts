@@ -157,6 +157,8 @@ export class MemberDb implements Backend {
   private closed = false
   /** Prepared once: `db.pragma()` prepares a new statement on every call, and these run per Ready or request. */
   private readonly pragmas: { syncNormal: Database.Statement; syncFull: Database.Statement; pageCount: Database.Statement }
+  /** One better-sqlite3 transaction wrapper, built once: building it costs a closure and defineProperties per call. */
+  private readonly runInTransaction: (fn: (tx: MemberTx) => unknown) => unknown
   /** page_size changes only through VACUUM (defragment), which re-reads it. */
   private pageSize: number
   /** page_count as last read; forgotten by every transaction and VACUUM (the quota check reads it per request). */
@@ -179,6 +181,7 @@ export class MemberDb implements Backend {
       pageCount: db.prepare('PRAGMA page_count').pluck(),
     }
     this.pageSize = db.pragma('page_size', { simple: true }) as number
+    this.runInTransaction = db.transaction((fn: (tx: MemberTx) => unknown) => fn(this.tx))
   }
 
   /** Opens (or, when allowed and absent, creates) the member database in `dataDir`. */
@@ -255,12 +258,12 @@ export class MemberDb implements Backend {
     assert(!this.db.inTransaction, 'nested member database transaction')
     this.pageCount = undefined
     try {
-      if (options.sync !== false) return this.db.transaction(() => fn(this.tx))()
+      if (options.sync !== false) return this.runInTransaction(fn) as T
       // `sync: false` (etcd raft MustSync == false: no new entries, term or vote): committed to the WAL without an
       // fsync; the next synced commit makes it durable, and a crash before that only loses state Raft replays.
       this.pragmas.syncNormal.run()
       try {
-        return this.db.transaction(() => fn(this.tx))()
+        return this.runInTransaction(fn) as T
       } finally {
         this.pragmas.syncFull.run()
       }
