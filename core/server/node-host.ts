@@ -15,6 +15,7 @@ import {
   type SoftState,
 } from '../raft/types'
 import { assert } from '../util/assert'
+import { coalesceMessages } from './coalesce-messages'
 
 /** What the host persists and applies for one Ready. */
 export interface ReadyWork {
@@ -204,7 +205,7 @@ export class NodeHost {
         if (ready.hardState) this.term = ready.hardState.term
         const hasWrite = ready.hardState !== undefined || ready.entries.length > 0 || ready.snapshot !== undefined
         if (pipelined && this.role === StateType.Leader && hasWrite && ready.messages.some((m) => LEADER_EARLY_TYPES.has(m.type))) {
-          transport.send(ready.messages.filter((m) => LEADER_EARLY_TYPES.has(m.type)))
+          transport.send(coalesceMessages(ready.messages.filter((m) => LEADER_EARLY_TYPES.has(m.type))))
           ready.messages = ready.messages.filter((m) => !LEADER_EARLY_TYPES.has(m.type))
           this.inFlight = ready
           setImmediate(() => this.processReadies(true))
@@ -233,7 +234,7 @@ export class NodeHost {
     }
     const commitMs = performance.now() - started
     if (ready.messages.length > 0) {
-      transport.send(ready.messages)
+      transport.send(coalesceMessages(ready.messages))
     }
     if (ready.snapshot) {
       this.appliedIndex = ready.snapshot.metadata.index
