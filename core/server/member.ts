@@ -99,6 +99,8 @@ export class Member {
   private readonly listeners: ClientListener[] = []
   private readonly metricsServers: Array<import('node:http').Server> = []
   private readonly waits = new WaitRegistry<ApplyResult>()
+  /** Proposals made since the host last took Readies, fed to Raft in one batch by `flushProposals`. */
+  private queuedProposals: { id: bigint; data: Uint8Array }[] = []
   private readonly requestIds: RequestIdGenerator
   private readonly readWaiters: Array<{ index: number; resolve: () => void }> = []
   private readonly pendingReads = new Map<string, Array<{ resolve: () => void; reject: (error: Error) => void }>>()
@@ -228,6 +230,7 @@ export class Member {
       tickMs: config.heartbeatMs,
       snapshotCount: config.snapshotCount,
       snapshotCatchUpEntries: config.snapshotCatchUpEntries,
+      beforeReady: () => this.flushProposals(),
       onSoftState: (state) => this.onSoftState(state.lead, state.raftState),
       onReadStates: (states) => this.onReadStates(states),
       onApplied: (index) => this.onApplied(index),
@@ -441,18 +444,8 @@ export class Member {
       this.metrics.proposalsFailed.inc()
       this.waits.fail(id, new EtcdError('TIMEOUT'))
     }, this.requestTimeoutMs)
-    const submit = () => {
-      if (!this.waits.isPending(id)) return
-      try {
-        this.node.propose(data)
-        this.host.kick()
-      } catch (error) {
-        if (!(error instanceof ProposalDroppedError)) throw error
-        // etcd compat: without a leader a proposal waits (until the request timeout) for one to appear.
-        setTimeout(submit, Math.max(10, this.config.heartbeatMs)).unref()
-      }
-    }
-    submit()
+    this.queuedProposals.push({ id, data })
+    this.host.kick()
     this.metrics.proposalsPending.set(this.waits.size)
     try {
       const applied = await result
@@ -461,6 +454,27 @@ export class Member {
     } finally {
       clearTimeout(timer)
       this.metrics.proposalsPending.set(this.waits.size)
+    }
+  }
+
+  /**
+   * Feeds the queued proposals to Raft as one batch: the requests of one turn of the event loop become one
+   * MsgProp, appended at once, instead of one append and one round of MsgApps each. etcd compat: without a
+   * leader, proposals wait (until their request timeout) for one to appear, retried every heartbeat.
+   */
+  private flushProposals(): void {
+    if (this.queuedProposals.length === 0) return
+    const batch = this.queuedProposals.filter((proposal) => this.waits.isPending(proposal.id))
+    this.queuedProposals = []
+    if (batch.length === 0) return
+    try {
+      this.node.proposeBatch(batch.map((proposal) => proposal.data))
+    } catch (error) {
+      if (!(error instanceof ProposalDroppedError)) throw error
+      setTimeout(() => {
+        this.queuedProposals.push(...batch)
+        this.host.kick()
+      }, Math.max(10, this.config.heartbeatMs)).unref()
     }
   }
 

@@ -69,6 +69,11 @@ export interface NodeHostOptions {
   onReadStates?: (states: ReadState[]) => void
   /** Called after every applied batch with the new applied index (wakes ReadIndex waiters). */
   onApplied?: (index: number) => void
+  /**
+   * Called when Readies are about to be taken, before the first one: the member feeds the proposals queued
+   * since the last call to Raft in one batch (one MsgProp, one append, one round of MsgApps).
+   */
+  beforeReady?: () => void
   /** Called once when a storage or apply step throws: the member must stop (fail-stop). */
   onFatal?: (error: Error) => void
   /** Duration of each Ready's durable transaction (persist + apply + fsync) in ms, for metrics. */
@@ -195,6 +200,7 @@ export class NodeHost {
     const { node, transport } = this.options
     try {
       if (this.inFlight) this.finishReady(this.inFlight)
+      if (!this.stopped) this.options.beforeReady?.()
       while (!this.stopped && node.hasReady()) {
         const ready = node.ready()
         if (ready.softState) {
