@@ -87,9 +87,17 @@ export interface ClusterClient {
 /** Makes a client for a profile; web mode and Electron pass the EtcdClient adapter, tests may pass others. */
 export type ClusterClientFactory = (options: ClusterClientOptions) => ClusterClient
 
-/** Hex ID as etcdctl prints it (`8e9e05c52164694d`). */
+/** Hex ID as etcdctl prints member and cluster IDs (`%x`: `8e9e05c52164694d`). */
 export function hexId(id: bigint): string {
   return id.toString(16)
+}
+
+/**
+ * A lease ID as etcdctl prints it everywhere (`lease %016x granted`, `lease list`, `lease timetolive`): 16 hex
+ * digits, zero-padded, so an ID copied from etcdctl's output finds its row (IDs below 2^60 start with 0).
+ */
+export function leaseHex(id: bigint): string {
+  return id.toString(16).padStart(16, '0')
 }
 
 // etcd compat: error strings from etcd's api/v3rpc/rpctypes/error.go, which clients match on.

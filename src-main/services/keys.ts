@@ -17,6 +17,7 @@ import type {
   TransferKeysResult,
   ValueFormat,
 } from '../api/keys-api'
+import { leaseHex } from './cluster-client'
 import { ServiceError } from './result'
 
 // The key browser's operations over one cluster's KV and Lease services. Keys and values are bytes end to
@@ -213,7 +214,7 @@ async function details(client: KeysClient, kv: KeyValue, revision: number, withT
     createRevision: kv.createRevision,
     modRevision: kv.modRevision,
     version: kv.version,
-    lease: kv.lease === 0n ? '' : kv.lease.toString(16),
+    lease: kv.lease === 0n ? '' : leaseHex(kv.lease),
     ttl,
     revision,
   }

@@ -1,6 +1,7 @@
 import { EtcdError, type EtcdClient } from '../../core/client'
 import type { LeaseAction, LeaseDetails, LeaseInfo } from '../api/keys-api'
 import { unreachable } from '../../core/util/assert'
+import { leaseHex } from './cluster-client'
 import { keyRef } from './keys'
 import { ServiceError } from './result'
 
@@ -23,7 +24,7 @@ async function details(client: LeasesClient, id: bigint): Promise<LeaseDetails |
   // etcd compat: TimeToLive answers TTL -1 for a lease that does not exist (expired or revoked).
   if (lease.ttl < 0) return null
   return {
-    id: id.toString(16),
+    id: leaseHex(id),
     ttl: lease.ttl,
     grantedTtl: lease.grantedTtl,
     keyCount: lease.keys.length,
@@ -61,7 +62,7 @@ export async function leaseAction(client: LeasesClient, action: LeaseAction): Pr
     switch (action.kind) {
       case 'grant': {
         const granted = await client.lease.grant(action.ttl)
-        return info(await getLease(client, granted.id.toString(16)))
+        return info(await getLease(client, leaseHex(granted.id)))
       }
       case 'revoke':
         await client.lease.revoke(parseId(action.id))

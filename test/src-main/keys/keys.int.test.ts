@@ -250,6 +250,8 @@ describe.each(targets)('key services on $name', (target) => {
     const granted = await leaseAction(client, { kind: 'grant', ttl: 600 })
     assert(granted !== null)
     expect(granted).toMatchObject({ grantedTtl: 600, keyCount: 0 })
+    // etcdctl's %016x: zero-padded, so IDs copied from etcdctl output match
+    expect(granted.id).toMatch(/^[0-9a-f]{16}$/)
     const id = BigInt(`0x${granted.id}`)
     await client.kv.put('lease/a', '1', { lease: id })
     await client.kv.put('lease/b', '2', { lease: id })
