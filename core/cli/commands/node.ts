@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8'
 import { InvalidArgumentError, Option, type Command } from 'commander'
 import { buildMemberConfig, ConfigError, readConfigFile, type MemberConfig, type RawFlags } from '../../server/config'
 import { NODE_FLAGS, envName, type FlagSpec } from '../../server/flags'
@@ -90,6 +91,12 @@ export function registerNodeCommand(program: Command): void {
       process.exitCode = 1
       return
     }
+    // A member is a long-running server whose first seconds under load count too (a fresh member taking
+    // over after a failover, a cluster just started): V8 optimizes a hot function once it has used its
+    // interrupt budget of bytecode, 132 KiB by default; with 16 KiB the member reaches its steady speed
+    // sooner (bench with 1 s of warmup: put-seq +17 %, put-conc +7-14 %). Set before any member code runs, so
+    // every function of the member gets the smaller budget.
+    setFlagsFromString('--interrupt-budget=16384')
     await runner(config)
   })
 }
