@@ -48,6 +48,11 @@ export class KeyIndex {
 
   constructor(readonly key: Buffer) {}
 
+  /** The key exists now: its last generation has revisions (it was not deleted after its last put). */
+  isLive(): boolean {
+    return this.generations.length > 0 && this.generations[this.generations.length - 1].revs.length > 0
+  }
+
   /** Records a put at rev. rev must be newer than every revision of the key. */
   put(rev: Revision): void {
     assert(revisionGreater(rev, this.modified), () => `put revision ${rev.main}_${rev.sub} <= modified ${this.modified.main}_${this.modified.sub}`)
@@ -177,6 +182,11 @@ export class TreeIndex {
    * scans. Both always hold the same keys.
    */
   private readonly byKey = new Map<string, KeyIndex>()
+  /**
+   * Keys that exist now, kept by put and tombstone (etcd_debugging_mvcc_keys_total without a scan, which took
+   * 30-50 ms over 100k keys). KeyIndexes changed directly (a restore) are counted again by `recount`.
+   */
+  private live = 0
 
   /** Number of keys with any history (live or compactable). */
   get size(): number {
@@ -187,6 +197,19 @@ export class TreeIndex {
   clear(): void {
     this.tree.clear()
     this.byKey.clear()
+    this.live = 0
+  }
+
+  /** Number of keys that exist now (not deleted since their last put). */
+  get liveKeys(): number {
+    return this.live
+  }
+
+  /** Counts the live keys again, after KeyIndexes were changed directly (a restore from the backend). */
+  recount(): void {
+    let live = 0
+    for (const ki of this.byKey.values()) if (ki.isLive()) live++
+    this.live = live
   }
 
   get(key: Buffer, atRev: number): IndexEntry | undefined {
@@ -211,13 +234,17 @@ export class TreeIndex {
   }
 
   put(key: Buffer, rev: Revision): void {
-    this.keyIndex(key).put(rev)
+    const ki = this.keyIndex(key)
+    if (!ki.isLive()) this.live++
+    ki.put(rev)
   }
 
   /** Deletes key at rev; returns false when the key was not live (etcd ErrRevisionNotFound). */
   tombstone(key: Buffer, rev: Revision): boolean {
     const ki = this.byKey.get(treeKey(key))
-    return ki !== undefined && ki.tombstone(rev)
+    if (ki === undefined || !ki.tombstone(rev)) return false
+    this.live--
+    return true
   }
 
   /**

@@ -191,6 +191,11 @@ export class KvStore {
     this.restore()
   }
 
+  /** Number of keys that exist now (etcd_debugging_mvcc_keys_total), kept as keys come and go: no scan. */
+  keyCount(): number {
+    return this.index.liveKeys
+  }
+
   /** The current revision (the revision of the last write transaction). */
   rev(): number {
     return this.currentRev
@@ -488,6 +493,7 @@ export class KvStore {
       this.currentRev = Math.max(this.currentRev, finished)
     }
     reader.forEachIndexRecord((record) => this.restoreRecord(record))
+    this.index.recount()
   }
 
   private restoreRecord(record: KvIndexRecord): void {

@@ -43,8 +43,6 @@ export const CLUSTER_VERSION = '3.4.0'
 
 /** etcd compat (embed/config.go grpcOverheadBytes): gRPC's receive limit is the request limit plus this. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024
-/** `\0` as key and range end: every key. */
-const ALL_KEYS = Buffer.from([0])
 
 /** etcd compat (etcdserver ErrTimeoutLeaderTransfer, mapped to DeadlineExceeded by v3rpc). */
 export class LeaderTransferTimeoutError extends Error {
@@ -110,7 +108,6 @@ export class Member {
   /** Invariant: true while pendingReads holds the batch of the one ReadIndex round in flight. */
   private readIndexInFlight = false
   private readCounter = 0n
-  private gaugeRefreshes = 0
   private readonly peerTotals = new Map<bigint, { sent: number; received: number }>()
   private leaseMaintenanceRunning = false
   private resolveStopped!: () => void
@@ -636,10 +633,7 @@ export class Member {
 
   private refreshGauges(): void {
     this.refreshPeerMetrics()
-    if (++this.gaugeRefreshes % 5 === 1) {
-      // etcd's keys total comes from its in-memory index; here a count-only range, so only every 5 s.
-      this.metrics.debuggingKeys.set(this.kv.range({ key: ALL_KEYS, rangeEnd: ALL_KEYS, countOnly: true, serializable: true }).count)
-    }
+    this.metrics.debuggingKeys.set(this.kv.keyCount())
     this.metrics.dbTotalSize.set(this.db.sizeBytes())
     this.metrics.dbTotalSizeInUse.set(this.db.sizeInUseBytes())
     this.metrics.debuggingCurrentRevision.set(this.kv.rev())

@@ -159,6 +159,31 @@ describe('compaction', () => {
   })
 })
 
+describe('key count', () => {
+  it('keyCount() follows puts, deletes (single, range, in txns), compactions and a reopen, as a full count-only range does', () => {
+    const s = setup()
+    const all = { key: b('\x00'), rangeEnd: b('\x00'), countOnly: true }
+    let seed = 7
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed % n
+    }
+    const tx = s.backend.writer()
+    for (let step = 0; step < 600; step++) {
+      const key = `k${random(40)}`
+      const dice = random(10)
+      if (dice < 6) s.put(key, `v${step}`)
+      else if (dice < 8) s.del(key)
+      else if (dice < 9) s.del(`k${random(10)}`, `k${random(10) + 20}`)
+      else s.kv.txn(tx, { compare: [], success: [{ requestDeleteRange: { key: b(key) } }, { requestPut: { key: b(`${key}x`), value: b('t'), lease: 0n } }], failure: [] })
+      if (step % 150 === 149) s.kv.compact(s.backend.writer(), s.kv.rev())
+      expect(s.kv.keyCount(), `step ${step}`).toBe(s.kv.range(all).count)
+    }
+    expect(s.kv.keyCount()).toBeGreaterThan(0)
+    expect(new KvStore(s.backend).keyCount()).toBe(s.kv.keyCount())
+  })
+})
+
 describe('txn', () => {
   it('a read-only txn keeps the revision; a write txn uses one revision for all its changes', () => {
     const s = setup()
