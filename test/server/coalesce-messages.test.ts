@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { MemoryStorage } from '../../core/raft/memory-storage'
+import { newMessage } from '../../core/raft/raft'
 import { RawNode } from '../../core/raft/raw-node'
 import { EntryType, MessageType, StateType, type Entry, type Message, type NodeId } from '../../core/raft/types'
 import { coalesceMessages } from '../../core/server/coalesce-messages'
@@ -11,18 +12,7 @@ import { seededRand } from '../../core/util/rand'
 // their messages are merged or not, with far fewer messages when they are.
 
 const entry = (index: number, term: number, size = 10): Entry => ({ index, term, type: EntryType.Normal, data: new Uint8Array(size) })
-const message = (fields: Partial<Message> & Pick<Message, 'type' | 'to'>): Message => ({
-  from: 1n,
-  term: 2,
-  logTerm: 0,
-  index: 0,
-  entries: [],
-  commit: 0,
-  reject: false,
-  rejectHint: 0,
-  context: new Uint8Array(),
-  ...fields,
-})
+const message = ({ type, ...fields }: Partial<Message> & Pick<Message, 'type' | 'to'>): Message => newMessage(type, { from: 1n, term: 2, ...fields })
 const app = (to: NodeId, index: number, logTerm: number, entries: Entry[], commit: number, term = 2) =>
   message({ type: MessageType.MsgApp, to, index, logTerm, entries, commit, term })
 const resp = (to: NodeId, index: number, reject = false, term = 2) => message({ type: MessageType.MsgAppResp, to, index, reject, term })
