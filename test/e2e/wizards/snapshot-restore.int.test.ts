@@ -95,9 +95,12 @@ describe('web mode end to end: snapshot and restore wizards (Chromium, real Quor
     await shot('06-restore-target-local')
     await page.getByTestId('restore-local-start').click()
     await page.getByTestId('restore-local-done').waitFor({ timeout: 90_000 })
+    // "done" shows as soon as the cluster runs; its keys are listed by a read that follows (the new cluster's
+    // first linearizable read waits for its leader's first commit), so wait for the list, then for no error
+    await expect
+      .poll(async () => (await page.getByTestId('restore-local-key').allInnerTexts()).map((key) => key.trim()), { timeout: 20_000 })
+      .toEqual(keys)
     expect(await page.getByTestId('wizard-error').allInnerTexts()).toEqual([])
-    const restoredKeys = await page.getByTestId('restore-local-key').allInnerTexts()
-    expect(restoredKeys.map((key) => key.trim())).toEqual(keys)
     await shot('07-restore-local-keys')
     // A new cluster: three members of its own, a cluster id unlike the source's.
     const restored = LocalCluster.open(join(clustersDir(), 'restored'))
