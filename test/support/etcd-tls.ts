@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { request } from 'node:https'
 import { join } from 'node:path'
+import { EtcdExitedError } from './etcd'
 import { freePorts } from './ports'
 import { tempDir } from './temp-dir'
 
@@ -58,6 +59,10 @@ async function waitHealthy(member: EtcdTlsMember, caFile: string, client: Client
   const tls = { ca: readFileSync(caFile), cert: readFileSync(client.certFile), key: readFileSync(client.keyFile) }
   let lastError = ''
   while (Date.now() < deadline) {
+    const child = member.process
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new EtcdExitedError(`etcd member ${member.name} exited (${child.exitCode ?? child.signalCode}) before it was healthy: ${member.log.join('').slice(-2000)}`)
+    }
     const body = await new Promise<string>((resolve) => {
       const req = request(`${member.clientUrl}/health`, { ...tls, checkServerIdentity: () => undefined, timeout: 2000 }, (response) => {
         let text = ''
@@ -89,8 +94,20 @@ async function killAndWait(member: EtcdTlsMember): Promise<void> {
 /**
  * Starts a real etcd 3.4 cluster with https client and peer URLs on 127.0.0.1, client-cert-auth on both
  * (`--client-cert-auth --peer-client-cert-auth`, the same CA for both), and waits until every member is healthy.
+ * A member that exits first fails the start at once with its log; one that exits with "address already in use"
+ * (another test process took a free port first) makes the cluster start again on other ports, up to 3 times.
  */
 export async function startEtcdTls(options: StartEtcdTlsOptions): Promise<EtcdTlsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEtcdTlsOnce(options)
+    } catch (error) {
+      if (!(error instanceof EtcdExitedError && error.message.includes('address already in use')) || attempt >= 3) throw error
+    }
+  }
+}
+
+async function startEtcdTlsOnce(options: StartEtcdTlsOptions): Promise<EtcdTlsCluster> {
   const dir = tempDir('quorum-etcd-tls-')
   const ports = await freePorts(options.names.length * 2)
   const members: EtcdTlsMember[] = options.names.map((name, i) => ({
