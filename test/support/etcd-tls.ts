@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { request } from 'node:https'
 import { join } from 'node:path'
-import { EtcdExitedError } from './etcd'
+import { retryWhenPortTaken, throwIfExited } from './etcd'
 import { freePorts } from './ports'
 import { tempDir } from './temp-dir'
 
@@ -59,10 +59,7 @@ async function waitHealthy(member: EtcdTlsMember, caFile: string, client: Client
   const tls = { ca: readFileSync(caFile), cert: readFileSync(client.certFile), key: readFileSync(client.keyFile) }
   let lastError = ''
   while (Date.now() < deadline) {
-    const child = member.process
-    if (child && (child.exitCode !== null || child.signalCode !== null)) {
-      throw new EtcdExitedError(`etcd member ${member.name} exited (${child.exitCode ?? child.signalCode}) before it was healthy: ${member.log.join('').slice(-2000)}`)
-    }
+    throwIfExited(member.name, member.process, member.log.join('').slice(-2000))
     const body = await new Promise<string>((resolve) => {
       const req = request(`${member.clientUrl}/health`, { ...tls, checkServerIdentity: () => undefined, timeout: 2000 }, (response) => {
         let text = ''
@@ -97,14 +94,8 @@ async function killAndWait(member: EtcdTlsMember): Promise<void> {
  * A member that exits first fails the start at once with its log; one that exits with "address already in use"
  * (another test process took a free port first) makes the cluster start again on other ports, up to 3 times.
  */
-export async function startEtcdTls(options: StartEtcdTlsOptions): Promise<EtcdTlsCluster> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startEtcdTlsOnce(options)
-    } catch (error) {
-      if (!(error instanceof EtcdExitedError && error.message.includes('address already in use')) || attempt >= 3) throw error
-    }
-  }
+export function startEtcdTls(options: StartEtcdTlsOptions): Promise<EtcdTlsCluster> {
+  return retryWhenPortTaken(() => startEtcdTlsOnce(options))
 }
 
 async function startEtcdTlsOnce(options: StartEtcdTlsOptions): Promise<EtcdTlsCluster> {

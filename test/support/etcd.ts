@@ -55,10 +55,7 @@ export async function waitHealthy(member: EtcdMember, timeoutMs: number): Promis
   const deadline = Date.now() + timeoutMs
   let lastError = ''
   while (Date.now() < deadline) {
-    const child = member.process
-    if (child && (child.exitCode !== null || child.signalCode !== null)) {
-      throw new EtcdExitedError(`etcd member ${member.name} exited (${child.exitCode ?? child.signalCode}) before it was healthy: ${member.stderrTail ?? ''}`)
-    }
+    throwIfExited(member.name, member.process, member.stderrTail ?? '')
     try {
       const response = await fetch(`${member.clientUrl}/health`, { signal: AbortSignal.timeout(2000) })
       const body = (await response.json()) as { health?: string }
@@ -75,19 +72,34 @@ export async function waitHealthy(member: EtcdMember, timeoutMs: number): Promis
 /** An etcd member process ended while the test waited for it to become healthy. */
 export class EtcdExitedError extends Error {}
 
+/** Throws EtcdExitedError, with `log` (the member's stderr), when `child` has ended: it will never be healthy. */
+export function throwIfExited(name: string, child: ChildProcess | null, log: string): void {
+  if (child && (child.exitCode !== null || child.signalCode !== null)) {
+    throw new EtcdExitedError(`etcd member ${name} exited (${child.exitCode ?? child.signalCode}) before it was healthy: ${log}`)
+  }
+}
+
 /**
- * Starts a real etcd 3.4 cluster of `size` members on free ports and waits until every member is healthy. Ports
- * are picked free but another test process may take one before etcd binds it: a cluster whose member exits with
- * "address already in use" is started again on other ports (up to 3 times).
+ * Runs `start` (which starts a cluster on free ports) again, up to 3 times, while it fails because a member
+ * exited with "address already in use": ports are picked free, but another test process may take one before etcd
+ * binds it.
  */
-export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdCluster> {
+export async function retryWhenPortTaken<T>(start: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startEtcdOnce(options)
+      return await start()
     } catch (error) {
       if (!(error instanceof EtcdExitedError && error.message.includes('address already in use')) || attempt >= 3) throw error
     }
   }
+}
+
+/**
+ * Starts a real etcd 3.4 cluster of `size` members on free ports and waits until every member is healthy; started
+ * again on other ports when a port was taken meanwhile (retryWhenPortTaken).
+ */
+export function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdCluster> {
+  return retryWhenPortTaken(() => startEtcdOnce(options))
 }
 
 async function startEtcdOnce(options: StartEtcdOptions): Promise<EtcdCluster> {
