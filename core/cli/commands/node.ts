@@ -94,7 +94,7 @@ export function registerNodeCommand(program: Command): void {
     // A member is a long-running server whose first seconds under load count too (a fresh member taking
     // over after a failover, a cluster just started): V8 optimizes a hot function once it has used its
     // interrupt budget of bytecode, 132 KiB by default; with 16 KiB the member reaches its steady speed
-    // sooner (bench with 1 s of warmup: put-seq +17 %, put-conc +7-14 %). Set before any member code runs, so
+    // sooner (bench with 1 s of warmup, A/B: put-seq +14-18 %, put-conc +5-8 %). Set before any member code runs, so
     // every function of the member gets the smaller budget.
     setFlagsFromString('--interrupt-budget=16384')
     await runner(config)
