@@ -160,17 +160,20 @@ export class SqliteRaftStorage implements RaftStorage {
     const from = entries[0].index
     const tailFirst = this.tail.length > 0 ? this.tail[0].index : from
     if (from < tailFirst || from > tailFirst + this.tail.length) this.forgetTail()
-    else for (const dropped of this.tail.splice(from - tailFirst)) this.tailBytes -= entryBytes(dropped)
+    else if (from < tailFirst + this.tail.length) for (const dropped of this.tail.splice(from - tailFirst)) this.tailBytes -= entryBytes(dropped)
     for (const entry of entries) {
       this.tail.push(entry)
       this.tailBytes += entryBytes(entry)
     }
+    if (this.tail.length <= TAIL_MAX_ENTRIES && this.tailBytes <= TAIL_MAX_BYTES) return
+    // Trimmed down to three quarters of both limits at once: dropping from the front moves every kept entry,
+    // so trimming one entry per append cost a 4,096-element move on every write.
     let drop = 0
-    while (this.tail.length - drop > 1 && (this.tail.length - drop > TAIL_MAX_ENTRIES || this.tailBytes > TAIL_MAX_BYTES)) {
+    while (this.tail.length - drop > 1 && (this.tail.length - drop > (TAIL_MAX_ENTRIES * 3) / 4 || this.tailBytes > (TAIL_MAX_BYTES * 3) / 4)) {
       this.tailBytes -= entryBytes(this.tail[drop])
       drop++
     }
-    if (drop > 0) this.tail.splice(0, drop)
+    this.tail.splice(0, drop)
   }
 
   private bounds(): { first: number; last: number } {

@@ -160,6 +160,27 @@ describe('SQLite raft storage', () => {
     reference.close()
   })
 
+  it('past its size limit the in-memory tail keeps the newest entries, bounded, and still answers like the database', () => {
+    const { db, path } = open()
+    const storage = db.raftStorage
+    const reference = new Database(join(path, 'member.db'), { readonly: true })
+    const tailLength = () => (storage as unknown as { tail: unknown[] }).tail.length
+    let index = storage.lastIndex()
+    const lengths: number[] = []
+    for (let batch = 0; batch < 1500; batch++) {
+      const entries = Array.from({ length: 7 }, () => ({ index: ++index, term: 1 + (index >> 10), type: 0, data: Buffer.from(`t${index}`) }))
+      db.transaction((tx) => appendEntries(tx, entries))
+      lengths.push(tailLength())
+    }
+    expect(Math.max(...lengths)).toBeLessThanOrEqual(4096)
+    expect(Math.min(...lengths.slice(1000))).toBeGreaterThanOrEqual(3072)
+    const rows = reference.prepare('SELECT idx, term, data FROM raft_entry WHERE idx >= ? ORDER BY idx').all(index - 5000) as { idx: number; term: number; data: Buffer }[]
+    const entries = storage.entries(index - 5000, index + 1, Infinity)
+    expect(entries.map((e) => [e.index, e.term, Buffer.from(e.data).toString()])).toEqual(rows.map((row) => [row.idx, row.term, row.data.toString()]))
+    for (const row of rows) expect(storage.term(row.idx)).toBe(row.term)
+    reference.close()
+  })
+
   it('snapshot-count triggers a snapshot at the applied index and keeps the catch-up margin', () => {
     const { db } = open()
     const cs = { voters: [1n], learners: [] }
