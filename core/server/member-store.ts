@@ -81,6 +81,7 @@ export class MemberStore implements HostStore {
   commitReady(work: ReadyWork, applyConfChange: ConfChangeApplier): void {
     const results: ApplyResult[] = []
     const confChanges: AppliedConfChange[] = []
+    const sync = mustSync(work, this.lastHardState)
     this.options.db.transaction((tx) => {
       persistReady(tx, work)
       if (work.snapshot) this.restoreSnapshot(tx, work.snapshot)
@@ -93,13 +94,21 @@ export class MemberStore implements HostStore {
       }
       const last = work.committedEntries.at(-1)
       if (last) setAppliedIndex(tx, last.index)
-    }, { sync: mustSync(work, this.lastHardState) })
+    }, { sync, deferCommit: !sync && !work.snapshot && work.committedEntries.every((entry) => entry.type !== EntryType.ConfChange) })
     // a received image file (peer/snapshot-stream.ts) is no longer needed once installed and committed
     const imageFile = work.snapshot && stateImageFilePath(work.snapshot.data)
     if (imageFile) rmSync(imageFile, { force: true })
     if (work.hardState) this.lastHardState = work.hardState
     if (confChanges.length > 0) this.options.onConfChanges(confChanges)
     if (results.length > 0) this.options.onResults(results)
+  }
+
+  hasDeferredCommit(): boolean {
+    return this.options.db.hasDeferredCommit
+  }
+
+  commitDeferred(): void {
+    this.options.db.commitDeferred()
   }
 
   createSnapshot(index: number, confState: ConfState, compactIndex: number): void {

@@ -40,9 +40,17 @@ export interface HostStore {
    * entries, store the hard state, apply the committed entries in log order (normal entries to the state
    * machine; conf changes through `applyConfChange`, then recorded) and record the last applied index.
    * Entries at or below the applied index are skipped (replay after a crash). Results for waiting callers
-   * are published only after the commit.
+   * are published only after the commit, or, for a Ready that applies without syncing, once its commit is
+   * deferred (`hasDeferredCommit`): a crash then loses only applied state that Raft replays.
    */
   commitReady(work: ReadyWork, applyConfChange: ConfChangeApplier): void
+  /**
+   * Whether a Ready that needed no fsync (only applied entries and a new commit index) was applied but left
+   * uncommitted, to be committed with the next Ready's transaction (etcd batches backend commits the same way).
+   */
+  hasDeferredCommit?(): boolean
+  /** Commits what `hasDeferredCommit` reports (the host calls it when no Ready came for a while). */
+  commitDeferred?(): void
   /**
    * Records a snapshot at applied `index` (its term comes from the log) with `confState`, and drops log
    * entries before `compactIndex` (<= index), keeping a catch-up margin for slow followers.
@@ -81,6 +89,12 @@ export interface NodeHostOptions {
 }
 
 /**
+ * How long applied entries may wait uncommitted for a Ready that commits them along (HostStore.hasDeferredCommit)
+ * before the host commits them alone: under load the next append comes first, so they cost no commit of their own.
+ */
+const DEFERRED_COMMIT_MS = 10
+
+/**
  * Message types a leader may send before its own log write of the same Ready is durable. Raft thesis
  * §10.2.1: the leader writes its log in parallel with replicating it; an entry still counts as committed only
  * once a quorum has it durably, and the leader applies nothing of a later Ready before this write is done.
@@ -98,7 +112,9 @@ const LEADER_EARLY_TYPES = new Set<MessageType>([MessageType.MsgApp, MessageType
  *   3. advance(), then tell waiters what was applied
  *
  * Persisting and applying in one transaction costs one fsync per Ready instead of two; it is safe because
- * applying only reads entries that are committed, hence already durable on a quorum, and it is atomic.
+ * applying only reads entries that are committed, hence already durable on a quorum, and it is atomic. A Ready
+ * that only applies (its hard state changed only the commit index) is not committed at all: the store leaves
+ * it to the next Ready's transaction, or the host commits it after DEFERRED_COMMIT_MS without one.
  * Ticks come from a timer; Readies are processed on the next turn of the event loop after any input
  * (`step`, `propose`, tick), so proposals that arrive together are persisted in one write (group commit), and
  * everything that arrives while a write is in flight goes into the next one. Everything is synchronous
@@ -108,6 +124,7 @@ const LEADER_EARLY_TYPES = new Set<MessageType>([MessageType.MsgApp, MessageType
 export class NodeHost {
   private readonly options: NodeHostOptions
   private tickTimer: NodeJS.Timeout | null = null
+  private deferredCommitTimer: NodeJS.Timeout | null = null
   private scheduled = false
   private stopped = false
   /** A leader Ready whose messages went out and whose write waits for the socket flush (step 0 -> 1). */
@@ -189,6 +206,8 @@ export class NodeHost {
     this.stopped = true
     if (this.tickTimer) clearInterval(this.tickTimer)
     this.tickTimer = null
+    if (this.deferredCommitTimer) clearTimeout(this.deferredCommitTimer)
+    this.deferredCommitTimer = null
   }
 
   /**
@@ -219,10 +238,27 @@ export class NodeHost {
         }
         this.finishReady(ready)
       }
+      if (!this.stopped && !this.deferredCommitTimer && this.options.store.hasDeferredCommit?.()) {
+        this.deferredCommitTimer = setTimeout(() => this.commitDeferred(), DEFERRED_COMMIT_MS)
+      }
     } catch (error) {
-      this.stop()
-      this.options.onFatal?.(error as Error)
+      this.fail(error as Error)
     }
+  }
+
+  private commitDeferred(): void {
+    this.deferredCommitTimer = null
+    if (this.stopped) return
+    try {
+      this.options.store.commitDeferred?.()
+    } catch (error) {
+      this.fail(error as Error)
+    }
+  }
+
+  private fail(error: Error): void {
+    this.stop()
+    this.options.onFatal?.(error)
   }
 
   /** Steps 1-3 of a Ready (see the class comment). */

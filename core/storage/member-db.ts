@@ -156,13 +156,20 @@ export class MemberDb implements Backend {
   private readonly mvcc: SqliteMvccAccess
   private closed = false
   /** Prepared once: `db.pragma()` prepares a new statement on every call, and these run per Ready or request. */
-  private readonly pragmas: { syncNormal: Database.Statement; syncFull: Database.Statement; pageCount: Database.Statement }
+  private readonly pragmas: Record<'syncNormal' | 'syncFull' | 'pageCount' | 'begin' | 'commit' | 'rollback', Database.Statement>
   /** One better-sqlite3 transaction wrapper, built once: building it costs a closure and defineProperties per call. */
   private readonly runInTransaction: (fn: (tx: MemberTx) => unknown) => unknown
   /** page_size changes only through VACUUM (defragment), which re-reads it. */
   private pageSize: number
   /** page_count as last read; forgotten by every transaction and VACUUM (the quota check reads it per request). */
   private pageCount: number | undefined
+  /** A transaction callback is running (transactions do not nest; a deferred commit is not one). */
+  private running = false
+  /**
+   * Set when a commit that included deferred work failed and was rolled back: the in-memory views (key index,
+   * leases) already hold that work, so nothing may be written on top; the member must stop and replay.
+   */
+  private failedDeferredCommit: Error | undefined
 
   private constructor(
     private readonly db: Database.Database,
@@ -179,6 +186,9 @@ export class MemberDb implements Backend {
       syncNormal: db.prepare('PRAGMA synchronous = NORMAL'),
       syncFull: db.prepare('PRAGMA synchronous = FULL'),
       pageCount: db.prepare('PRAGMA page_count').pluck(),
+      begin: db.prepare('BEGIN'),
+      commit: db.prepare('COMMIT'),
+      rollback: db.prepare('ROLLBACK'),
     }
     this.pageSize = db.pragma('page_size', { simple: true }) as number
     this.runInTransaction = db.transaction((fn: (tx: MemberTx) => unknown) => fn(this.tx))
@@ -252,15 +262,32 @@ export class MemberDb implements Backend {
    * Runs fn in one SQLite transaction (committed and fsynced when fn returns, rolled back when it throws).
    * Every durable change of the member goes through here: one per Ready (persistReady) and one per applied
    * entry (MVCC writes + setAppliedIndex). Not re-entrant.
+   *
+   * `sync: false` (etcd raft MustSync == false: no new entries, term or vote): committed to the WAL without an
+   * fsync; the next synced commit makes it durable, and a crash before that only loses state Raft replays.
+   * `deferCommit` (with `sync: false`) goes one step further, as etcd's backend batches its applies (bbolt
+   * commits every 100 ms, not per entry): the transaction stays open after fn, later transactions join it, and
+   * the next one that is not deferred, or `commitDeferred()`, commits them all at once. Reads on this
+   * connection see the deferred writes; a crash loses them, which Raft replays from the applied index.
    */
-  transaction<T>(fn: (tx: MemberTx) => T, options: { sync?: boolean } = {}): T {
+  transaction<T>(fn: (tx: MemberTx) => T, options: { sync?: boolean; deferCommit?: boolean } = {}): T {
     assert(!this.closed, 'member database is closed')
-    assert(!this.db.inTransaction, 'nested member database transaction')
+    assert(!this.running, 'nested member database transaction')
+    if (this.failedDeferredCommit) throw this.failedDeferredCommit
     this.pageCount = undefined
+    this.running = true
     try {
+      if (options.deferCommit) {
+        assert(options.sync === false, 'a deferred commit cannot be synced')
+        if (!this.db.inTransaction) this.pragmas.begin.run()
+        return this.runInTransaction(fn) as T // a savepoint inside the open transaction
+      }
+      if (this.db.inTransaction) {
+        const result = this.runInTransaction(fn) as T
+        this.commitOpen()
+        return result
+      }
       if (options.sync !== false) return this.runInTransaction(fn) as T
-      // `sync: false` (etcd raft MustSync == false: no new entries, term or vote): committed to the WAL without an
-      // fsync; the next synced commit makes it durable, and a crash before that only loses state Raft replays.
       this.pragmas.syncNormal.run()
       try {
         return this.runInTransaction(fn) as T
@@ -270,6 +297,42 @@ export class MemberDb implements Backend {
     } catch (error) {
       // rolled back: the log may differ from the bounds and entries the raft-storage writes recorded in memory
       this.raftStorage.invalidate()
+      throw error
+    } finally {
+      this.running = false
+    }
+  }
+
+  /** Whether deferred transactions wait for their commit (see `transaction`'s `deferCommit`). */
+  get hasDeferredCommit(): boolean {
+    return this.db.inTransaction && !this.running
+  }
+
+  /** Commits the deferred transactions, if any. */
+  commitDeferred(): void {
+    assert(!this.running, 'commitDeferred inside a transaction')
+    if (this.failedDeferredCommit) throw this.failedDeferredCommit
+    if (!this.db.inTransaction) return
+    this.pageCount = undefined
+    try {
+      this.commitOpen()
+    } catch (error) {
+      this.raftStorage.invalidate()
+      throw error
+    }
+  }
+
+  /**
+   * Commits the open transaction. SQLite cannot change the sync level inside a transaction, so this commit is
+   * fsynced: it comes with a synced Ready's writes, or alone when the member is idle.
+   */
+  private commitOpen(): void {
+    try {
+      this.pragmas.commit.run()
+    } catch (error) {
+      // a failed COMMIT (a full disk) may leave the transaction open: nothing of it may be committed later
+      if (this.db.inTransaction) this.pragmas.rollback.run()
+      this.failedDeferredCommit = new Error(`member database: a commit of deferred applies failed (${(error as Error).message}); restart the member to replay them from the log`)
       throw error
     }
   }
@@ -295,7 +358,7 @@ export class MemberDb implements Backend {
 
   /** Defragment: VACUUM, then truncate the WAL. */
   defragment(): void {
-    assert(!this.db.inTransaction, 'defragment inside a transaction')
+    this.commitDeferred()
     this.db.exec('VACUUM')
     this.db.pragma('wal_checkpoint(TRUNCATE)')
     this.pageSize = this.db.pragma('page_size', { simple: true }) as number
@@ -304,7 +367,7 @@ export class MemberDb implements Backend {
 
   /** @internal Writes a consistent copy of the database to `path` (used by snapshot-file.ts). */
   vacuumInto(path: string): void {
-    assert(!this.db.inTransaction, 'snapshot inside a transaction')
+    this.commitDeferred()
     this.db.prepare('VACUUM INTO ?').run(path)
   }
 
@@ -334,6 +397,11 @@ export class MemberDb implements Backend {
   close(): void {
     if (this.closed) return
     this.closed = true
+    try {
+      if (this.hasDeferredCommit) this.commitOpen()
+    } catch {
+      // rolled back: Raft replays the deferred applies at the next start
+    }
     try {
       this.db.close()
     } finally {

@@ -14,7 +14,22 @@ class RecordingStore implements HostStore {
   applied = 0
   readonly values: string[] = []
   readonly changes: ConfChange[] = []
+  /** Like MemberStore: a Ready with applied entries and nothing to sync is left uncommitted. */
+  deferred = false
+  private deferredAt = 0
+  /** How long the last deferred apply waited for commitDeferred, in ms. */
+  deferredFor = 0
+  failDeferredCommit = false
   constructor(readonly events: string[]) {}
+  hasDeferredCommit(): boolean {
+    return this.deferred
+  }
+  commitDeferred(): void {
+    if (this.failDeferredCommit) throw new Error('disk full')
+    this.deferred = false
+    this.deferredFor = performance.now() - this.deferredAt
+    this.events.push('commitDeferred')
+  }
   appliedIndex(): number {
     return this.applied
   }
@@ -35,6 +50,9 @@ class RecordingStore implements HostStore {
       }
       this.applied = entry.index
     }
+    const deferred = work.entries.length === 0 && !work.snapshot && work.committedEntries.length > 0
+    if (deferred && !this.deferred) this.deferredAt = performance.now()
+    this.deferred = deferred
     this.events.push(`persist:${work.entries.map((e) => e.index).join(',')}`)
     if (work.committedEntries.length > 0) this.events.push(`apply:${work.committedEntries.map((e) => e.index).join(',')}`)
   }
@@ -51,7 +69,7 @@ describe('node host Ready loop', () => {
     for (const host of hosts.splice(0)) host.stop()
   })
 
-  function cluster(size: number, snapshotCount = 1000) {
+  function cluster(size: number, snapshotCount = 1000, onFatal?: (error: Error) => void) {
     const ids = Array.from({ length: size }, (_, i) => BigInt(i + 1))
     const byId = new Map<NodeId, { host: NodeHost; log: RecordingStore; sm: RecordingStore; events: string[] }>()
     for (const id of ids) {
@@ -66,6 +84,7 @@ describe('node host Ready loop', () => {
         tickMs: 5,
         snapshotCount,
         snapshotCatchUpEntries: 5,
+        onFatal,
         transport: {
           send: (messages: readonly Message[]) => {
             events.push(`send:${messages.length}`)
@@ -155,6 +174,39 @@ describe('node host Ready loop', () => {
     await until(() => sm.values.length === 45)
     expect(events.filter((event) => event.startsWith('snapshot:')).length).toBeGreaterThanOrEqual(2)
     expect(log.storage.firstIndex()).toBeGreaterThan(1)
+  })
+
+  it('commits an apply left uncommitted once no Ready follows it for a while, and only then', async () => {
+    const nodes = cluster(3)
+    const leader = await leaderOf(nodes)
+    const { events, sm } = [...nodes.values()].find(({ host }) => host === leader)!
+    await until(() => !sm.deferred)
+    events.length = 0
+    leader.node.propose(new TextEncoder().encode('idle'))
+    leader.kick()
+    await until(() => events.includes('commitDeferred'))
+    expect(sm.values).toContain('idle')
+    expect(events.filter((event) => event === 'commitDeferred')).toHaveLength(1)
+    expect(events.indexOf('commitDeferred')).toBeGreaterThan(events.findIndex((event) => event.startsWith('apply:')))
+    // not at once: a Ready that comes within DEFERRED_COMMIT_MS (10 ms) would have committed it along
+    expect(sm.deferredFor).toBeGreaterThanOrEqual(9)
+  })
+
+  it('a failing deferred commit stops the host as a failed Ready does', async () => {
+    const fatal: Error[] = []
+    const nodes = cluster(3, 1000, (error) => fatal.push(error))
+    const leader = await leaderOf(nodes)
+    const { sm } = [...nodes.values()].find(({ host }) => host === leader)!
+    sm.failDeferredCommit = true
+    leader.node.propose(new TextEncoder().encode('lost'))
+    leader.kick()
+    await until(() => fatal.length > 0)
+    expect(fatal.map((error) => error.message)).toEqual(['disk full'])
+    const applied = leader.applied
+    leader.node.propose(new TextEncoder().encode('after'))
+    leader.kick()
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    expect(leader.applied).toBe(applied)
   })
 
   it('applies an accepted membership change to Raft and the state machine', async () => {

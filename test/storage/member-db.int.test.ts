@@ -275,3 +275,99 @@ describe('MemberDb schema migrations and membership', () => {
     }
   })
 })
+
+describe('MemberDb deferred commits (applies batched like etcd backend commits)', () => {
+  const cleanups: (() => void)[] = []
+  afterEach(() => {
+    for (const c of cleanups.splice(0).reverse()) c()
+  })
+  /** A member database and a second, read-only connection to the same file: it sees only committed state. */
+  function openPair() {
+    const dir = tempDir('quorum-deferred-')
+    const db = MemberDb.open({ dataDir: dir.path })
+    const kv = new KvStore(db)
+    db.transaction((tx) => kv.put(tx, { key: Buffer.from('base'), value: Buffer.from('0') }))
+    const other = new Database(join(dir.path, DB_FILE), { readonly: true })
+    const committed = () => (other.prepare('SELECT key FROM mvcc_kv ORDER BY main, sub').pluck().all() as Buffer[]).map(String)
+    cleanups.push(dir.remove, () => db.close(), () => other.close())
+    const put = (key: string, options?: { sync?: boolean; deferCommit?: boolean }) => db.transaction((tx) => kv.put(tx, { key: Buffer.from(key), value: Buffer.from(key) }), options)
+    const seen = (key: string) => kv.range({ key: Buffer.from(key) }).count
+    return { dir, db, kv, put, seen, committed }
+  }
+
+  it('a deferred transaction is seen on its connection at once and committed only with the next transaction', () => {
+    const { db, put, seen, committed } = openPair()
+    put('a', { sync: false, deferCommit: true })
+    put('b', { sync: false, deferCommit: true })
+    expect([seen('a'), seen('b')]).toEqual([1, 1])
+    expect(committed()).toEqual(['base'])
+    expect(db.hasDeferredCommit).toBe(true)
+    put('c')
+    expect(committed()).toEqual(['base', 'a', 'b', 'c'])
+    expect(db.hasDeferredCommit).toBe(false)
+  })
+
+  it('commitDeferred commits alone; a failed transaction joined to deferred ones rolls back only itself', () => {
+    const { db, put, seen, committed } = openPair()
+    put('a', { sync: false, deferCommit: true })
+    expect(() =>
+      db.transaction(() => {
+        put('never')
+      }),
+    ).toThrow('nested member database transaction')
+    expect(() =>
+      db.transaction((tx) => {
+        setIdentity(tx, { clusterId: 7n, memberId: 8n })
+        throw new Error('boom')
+      }),
+    ).toThrow('boom')
+    expect(db.hasDeferredCommit).toBe(true)
+    db.commitDeferred()
+    expect(committed()).toEqual(['base', 'a'])
+    expect(seen('never')).toBe(0)
+    expect(getIdentity(db)).toBeUndefined()
+    db.commitDeferred()
+    expect(db.hasDeferredCommit).toBe(false)
+  })
+
+  it('after a failed commit of deferred work (a full disk) every later write fails: the member must stop and replay', async () => {
+    const dir = tempDir('quorum-deferred-full-')
+    cleanups.push(dir.remove)
+    const db = MemberDb.open({ dataDir: dir.path })
+    const kv = new KvStore(db)
+    db.transaction((tx) => kv.put(tx, { key: Buffer.from('base'), value: Buffer.from('0') }))
+    db.close()
+    // 64 KiB of file size: the WAL frames of the 400 kB deferred put cannot be written (EFBIG, SIGXFSZ ignored)
+    const writer = join(__dirname, 'fixtures', 'deferred-commit-writer.ts')
+    const child = spawn('bash', ['-c', `trap '' XFSZ; ulimit -f 64; exec "${process.execPath}" --import tsx "${writer}" "${dir.path}"`], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()))
+    const code = await new Promise((resolve) => child.on('exit', resolve))
+    expect(code, err).toBe(0)
+    const lines = out.trim().split('\n')
+    expect(lines[0]).toBe('deferred: ok')
+    expect(lines[1]).toMatch(/^commit: SQLITE_(FULL|IOERR)/)
+    expect(lines[2]).toMatch(/^after: .*a commit of deferred applies failed .* restart the member to replay them from the log/)
+    expect(lines[3]).toMatch(/^commitDeferred: .*a commit of deferred applies failed/)
+    const again = MemberDb.open({ dataDir: dir.path, create: 'never', integrityCheck: 'full' })
+    cleanups.push(() => again.close())
+    expect(new KvStore(again).range({ key: Buffer.from('a'), rangeEnd: Buffer.from('z') }).kvs.map((k) => k.key.toString())).toEqual(['base'])
+  })
+
+  it('a snapshot copy, a defragmentation and close commit deferred work first', () => {
+    const { dir, db, put, committed } = openPair()
+    put('a', { sync: false, deferCommit: true })
+    const copy = join(dir.path, 'copy.db')
+    db.vacuumInto(copy)
+    const copied = new Database(copy, { readonly: true })
+    expect((copied.prepare('SELECT key FROM mvcc_kv ORDER BY main, sub').pluck().all() as Buffer[]).map(String)).toEqual(['base', 'a'])
+    copied.close()
+    put('b', { sync: false, deferCommit: true })
+    db.defragment()
+    put('c', { sync: false, deferCommit: true })
+    db.close()
+    expect(committed()).toEqual(['base', 'a', 'b', 'c'])
+  })
+})
