@@ -12,6 +12,8 @@ export interface EtcdMember {
   metricsUrl: string
   dataDir: string
   process: ChildProcess | null
+  /** Resolves once the last killed process of this member has exited (its ports are free again). */
+  exited?: Promise<void>
   /** The last few KiB the member wrote to stderr (its zap log), for failure messages. */
   stderrTail?: string
 }
@@ -21,7 +23,7 @@ export interface EtcdCluster {
   members: EtcdMember[]
   /** Client URLs joined by commas, as `--endpoints` takes them. */
   endpoints: string
-  /** SIGKILLs member `index` (its data dir stays). */
+  /** SIGKILLs member `index` (its data dir stays); `restart` waits until it is gone. */
   kill(index: number): void
   /** Starts member `index` again with the same flags (`--initial-cluster-state existing`). */
   restart(index: number): Promise<void>
@@ -147,10 +149,15 @@ async function startEtcdOnce(options: StartEtcdOptions): Promise<EtcdCluster> {
     members,
     endpoints: members.map((m) => m.clientUrl).join(','),
     kill(index) {
-      members[index].process?.kill('SIGKILL')
+      const child = members[index].process
       members[index].process = null
+      if (!child) return
+      members[index].exited = child.exitCode !== null || child.signalCode !== null ? undefined : new Promise((resolve) => child.once('exit', () => resolve()))
+      child.kill('SIGKILL')
     },
     async restart(index) {
+      // SIGKILL is asynchronous: a process not yet reaped still holds its ports, and the new one would fail to bind
+      await members[index].exited
       launch(members[index], 'existing')
       await waitHealthy(members[index], 20_000)
     },
