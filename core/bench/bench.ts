@@ -10,7 +10,8 @@ import { H2UnaryClient } from './h2-client'
 
 // `quorum bench`: the load of notes/etcd-baseline.md (256 B values, random keys out of 100k, 64 in flight over
 // 4 connections spread over the members leader first) against a real etcd 3.4 cluster and a Quorum cluster
-// started one after the other on this machine, with the same flags (LocalCluster), and a table of both.
+// running side by side on this machine, with the same flags (LocalCluster), each scenario in turns (ABBA), and a
+// table of both.
 
 const KV = serviceMethods('etcdserverpb.KV')
 const MAINTENANCE = serviceMethods('etcdserverpb.Maintenance')
@@ -54,11 +55,41 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
 }
 
-/** Runs `concurrency` loops of `op` for warmup + duration; statistics over the ops finished in the window. */
-async function load(name: string, concurrency: number, options: BenchOptions, op: (worker: number) => Promise<unknown>): Promise<ScenarioResult> {
+/** What one turn of a scenario measured on one engine. */
+export interface Sample {
+  /** Latency of every operation finished in the measured window, in ms. */
+  latencies: number[]
+  /** Length of the measured window, in s. */
+  seconds: number
+  errors: number
+  /** Keys written per operation (100 for the bulk load's Txns, else 1): throughput is counted in keys. */
+  keysPerOp?: number
+}
+
+/** One scenario's result over all its turns: throughput over the summed windows, percentiles over all latencies. */
+export function summarize(scenario: string, samples: Sample[]): ScenarioResult {
+  const latencies = samples.flatMap((sample) => sample.latencies).sort((a, b) => a - b)
+  const seconds = samples.reduce((sum, sample) => sum + sample.seconds, 0)
+  const keys = samples.reduce((sum, sample) => sum + sample.latencies.length * (sample.keysPerOp ?? 1), 0)
+  const errors = samples.reduce((sum, sample) => sum + sample.errors, 0)
+  return { scenario, opsPerSecond: seconds > 0 ? keys / seconds : 0, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), errors }
+}
+
+/**
+ * The order in which `engines` take `turns` turns each at one scenario: A B B A A B ... (ABBA), so that a machine
+ * whose speed drifts during the run (shared CPUs) favours neither.
+ */
+export function turnOrder<T>(engines: readonly T[], turns: number): T[] {
+  const order: T[] = []
+  for (let turn = 0; turn < turns; turn++) order.push(...(turn % 2 === 0 ? engines : [...engines].reverse()))
+  return order
+}
+
+/** Runs `concurrency` loops of `op` for `warmupSeconds` + `seconds`; latencies of the ops started in the window. */
+async function load(concurrency: number, seconds: number, warmupSeconds: number, op: (worker: number) => Promise<unknown>): Promise<Sample> {
   const start = performance.now()
-  const measureFrom = start + options.warmupSeconds * 1000
-  const end = measureFrom + options.durationSeconds * 1000
+  const measureFrom = start + warmupSeconds * 1000
+  const end = measureFrom + seconds * 1000
   const latencies: number[] = []
   let errors = 0
   await Promise.all(
@@ -74,8 +105,7 @@ async function load(name: string, concurrency: number, options: BenchOptions, op
       }
     }),
   )
-  latencies.sort((a, b) => a - b)
-  return { scenario: name, opsPerSecond: latencies.length / options.durationSeconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), errors }
+  return { latencies, seconds, errors }
 }
 
 /** Client URLs ordered leader first (Maintenance.Status of each member). */
@@ -96,28 +126,57 @@ async function leaderFirst(urls: string[]): Promise<string[]> {
 
 /** Scenario names accepted by `BenchOptions.scenarios` (`quorum bench --scenarios`), in run order. */
 export const SCENARIOS = ['put-seq', 'put-conc', 'range-lin', 'range-ser', 'txn-cas', 'bulk'] as const
+type ScenarioName = (typeof SCENARIOS)[number]
 
-/** Runs the selected scenarios against one started cluster. */
-async function runScenarios(urls: string[], options: BenchOptions): Promise<ScenarioResult[]> {
-  const ordered = await leaderFirst(urls)
-  const conns = Array.from({ length: 4 }, (_, i) => new H2UnaryClient(ordered[i % ordered.length]))
-  const leader = new H2UnaryClient(ordered[0])
-  const random = () => key(Math.floor(Math.random() * KEY_SPACE))
-  const put = (client: H2UnaryClient) => client.call(KV.Put, { key: random(), value: VALUE } as never)
-  const selected = (name: (typeof SCENARIOS)[number]) => !options.scenarios?.length || options.scenarios.includes(name)
-  const results: ScenarioResult[] = []
-  try {
-    if (selected('put-seq')) results.push(await load('put-seq (1 client)', 1, options, () => put(leader)))
-    if (selected('put-conc')) results.push(await load('put-conc (64 in flight)', 64, options, (w) => put(conns[w % 4])))
+const SCENARIO_TITLES: Record<ScenarioName, (options: BenchOptions) => string> = {
+  'put-seq': () => 'put-seq (1 client)',
+  'put-conc': () => 'put-conc (64 in flight)',
+  'range-lin': () => 'range-lin (64 in flight)',
+  'range-ser': () => 'range-ser (64 in flight)',
+  'txn-cas': () => 'txn-cas (64 in flight)',
+  bulk: (options) => `bulk load ${options.bulkKeys} keys (txn x100, 8 in flight), keys/s`,
+}
+
+/** Turns per engine and scenario: the measured time (and the bulk load's keys) is split between them. */
+const TURNS = 2
+
+/** One started cluster and the clients of the load (4 connections spread over the members, leader first). */
+class BenchTarget {
+  private readonly conns: H2UnaryClient[]
+  private readonly leader: H2UnaryClient
+  private casRevisions: number[] | undefined
+  private nextBulkBatch = 0
+  /** Scenarios this engine has already been warmed up for. */
+  private readonly warmed = new Set<ScenarioName>()
+
+  constructor(ordered: string[]) {
+    this.conns = Array.from({ length: 4 }, (_, i) => new H2UnaryClient(ordered[i % ordered.length]))
+    this.leader = new H2UnaryClient(ordered[0])
+  }
+
+  /** One turn of `scenario`: `share` of the measured time (or of the bulk load's keys), warmed up on the first turn. */
+  async turn(scenario: ScenarioName, options: BenchOptions, share: number): Promise<Sample> {
+    const warmup = this.warmed.has(scenario) ? 0 : options.warmupSeconds
+    this.warmed.add(scenario)
+    const seconds = options.durationSeconds * share
+    const { conns } = this
+    const random = () => key(Math.floor(Math.random() * KEY_SPACE))
+    const put = (client: H2UnaryClient) => client.call(KV.Put, { key: random(), value: VALUE } as never)
     const range = (serializable: boolean) => (w: number) => conns[w % 4].call(KV.Range, { key: random(), serializable } as never) as Promise<RangeResponse>
-    if (selected('range-lin')) results.push(await load('range-lin (64 in flight)', 64, options, range(false)))
-    if (selected('range-ser')) results.push(await load('range-ser (64 in flight)', 64, options, range(true)))
-    if (selected('txn-cas')) {
-      const revisions = await Promise.all(
-        Array.from({ length: 64 }, async (_, w) => Number((await leader.call(KV.Put, { key: Buffer.from(`cas/${w}`), value: VALUE } as never)).header?.revision)),
-      )
-      results.push(
-        await load('txn-cas (64 in flight)', 64, options, async (w) => {
+    switch (scenario) {
+      case 'put-seq':
+        return load(1, seconds, warmup, () => put(this.leader))
+      case 'put-conc':
+        return load(64, seconds, warmup, (w) => put(conns[w % 4]))
+      case 'range-lin':
+        return load(64, seconds, warmup, range(false))
+      case 'range-ser':
+        return load(64, seconds, warmup, range(true))
+      case 'txn-cas': {
+        const revisions = (this.casRevisions ??= await Promise.all(
+          Array.from({ length: 64 }, async (_, w) => Number((await this.leader.call(KV.Put, { key: Buffer.from(`cas/${w}`), value: VALUE } as never)).header?.revision)),
+        ))
+        return load(64, seconds, warmup, async (w) => {
           const casKey = Buffer.from(`cas/${w}`)
           const response = await conns[w % 4].call(KV.Txn, {
             compare: [{ result: CompareResult.EQUAL, target: TARGET_MOD, key: casKey, mod_revision: String(revisions[w]), target_union: 'mod_revision' }],
@@ -126,29 +185,33 @@ async function runScenarios(urls: string[], options: BenchOptions): Promise<Scen
           } as never)
           if (!response.succeeded) throw new Error('cas lost')
           revisions[w] = Number(response.header?.revision)
-        }),
-      )
+        })
+      }
+      case 'bulk': {
+        const first = this.nextBulkBatch
+        this.nextBulkBatch += Math.ceil((options.bulkKeys * share) / 100)
+        return bulkLoad(conns, first, this.nextBulkBatch)
+      }
     }
-    if (selected('bulk')) results.push(await bulkLoad(conns, options))
-  } finally {
-    for (const client of [...conns, leader]) client.close()
   }
-  return results
+
+  close(): void {
+    for (const client of [...this.conns, this.leader]) client.close()
+  }
 }
 
 /**
- * `options.bulkKeys` keys (`bulk/0`..) with 256 B values as Txns of 100 puts, 8 in flight over `conns` (4 clients);
- * throughput in keys/s, failed batches in `errors`.
+ * Txn batches `first` up to `end` (exclusive) of the bulk load: keys `bulk/<batch*100+i>` with 256 B values, 100 puts
+ * per Txn, 8 in flight over `conns` (4 clients); failed batches in `errors`.
  */
-export async function bulkLoad(conns: H2UnaryClient[], options: Pick<BenchOptions, 'bulkKeys'>): Promise<ScenarioResult> {
-  const batches = Math.ceil(options.bulkKeys / 100)
-  let next = 0
+export async function bulkLoad(conns: H2UnaryClient[], first: number, end: number): Promise<Sample> {
+  let next = first
   const latencies: number[] = []
   let errors = 0
   const start = performance.now()
   await Promise.all(
     Array.from({ length: 8 }, async (_, w) => {
-      while (next < batches) {
+      while (next < end) {
         const batch = next++
         const success = Array.from({ length: 100 }, (_, i) => ({ request_put: { key: Buffer.from(`bulk/${batch * 100 + i}`), value: VALUE }, request: 'request_put' }))
         const t0 = performance.now()
@@ -161,22 +224,7 @@ export async function bulkLoad(conns: H2UnaryClient[], options: Pick<BenchOption
       }
     }),
   )
-  const seconds = (performance.now() - start) / 1000
-  latencies.sort((a, b) => a - b)
-  return { scenario: `bulk load ${options.bulkKeys} keys (txn x100, 8 in flight), keys/s`, opsPerSecond: (latencies.length * 100) / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), errors }
-}
-
-/** Starts a cluster of `engine`, runs the scenarios, stops it and removes its directory. */
-export async function benchEngine(engine: ClusterEngine, options: BenchOptions): Promise<ScenarioResult[]> {
-  const dir = mkdtempSync(join(tmpdir(), `quorum-bench-${engine}-`))
-  options.log(`starting a ${options.size}-member ${engine} cluster in ${dir}`)
-  const cluster = await LocalCluster.up({ dir: join(dir, 'cluster'), size: options.size, engine, quorumCommand: options.quorumCommand, healthTimeoutMs: 60_000 })
-  try {
-    return await runScenarios(cluster.activeMembers().map((m) => m.clientURL), options)
-  } finally {
-    for (const member of cluster.activeMembers()) await (options.gracefulStop ? cluster.stop(member.name) : cluster.kill(member.name)).catch(() => undefined)
-    rmSync(dir, { recursive: true, force: true })
-  }
+  return { latencies, seconds: (performance.now() - start) / 1000, errors, keysPerOp: 100 }
 }
 
 /** The comparison table (Markdown): each scenario's etcd and Quorum figures and the Quorum/etcd ratio. */
@@ -197,9 +245,37 @@ export function formatTable(etcd: ScenarioResult[], quorum: ScenarioResult[]): s
   return lines.join('\n')
 }
 
-/** Runs the bench for every engine in `options.engines` (one after the other) and returns the table. */
+/**
+ * Starts a cluster of every engine in `options.engines`, then runs each selected scenario on them in turns
+ * (turnOrder: ABBA, TURNS per engine, each with its share of the time or keys, the warmup before an engine's first
+ * turn), so that both engines are measured over the same stretch of the machine's time; returns the table.
+ */
 export async function runBench(options: BenchOptions): Promise<string> {
-  const results: Partial<Record<ClusterEngine, ScenarioResult[]>> = {}
-  for (const engine of options.engines) results[engine] = await benchEngine(engine, options)
-  return formatTable(results.etcd ?? [], results.quorum ?? [])
+  const clusters: { engine: ClusterEngine; dir: string; cluster?: LocalCluster; target?: BenchTarget }[] = []
+  try {
+    for (const engine of options.engines) {
+      const entry: (typeof clusters)[number] = { engine, dir: mkdtempSync(join(tmpdir(), `quorum-bench-${engine}-`)) }
+      clusters.push(entry)
+      options.log(`starting a ${options.size}-member ${engine} cluster in ${entry.dir}`)
+      entry.cluster = await LocalCluster.up({ dir: join(entry.dir, 'cluster'), size: options.size, engine, quorumCommand: options.quorumCommand, healthTimeoutMs: 60_000 })
+      entry.target = new BenchTarget(await leaderFirst(entry.cluster.activeMembers().map((m) => m.clientURL)))
+    }
+    const results: Partial<Record<ClusterEngine, ScenarioResult[]>> = {}
+    for (const scenario of SCENARIOS) {
+      if (options.scenarios?.length && !options.scenarios.includes(scenario)) continue
+      const samples = new Map<ClusterEngine, Sample[]>(clusters.map((entry) => [entry.engine, []]))
+      for (const entry of turnOrder(clusters, TURNS)) {
+        options.log(`${scenario}: ${entry.engine}`)
+        samples.get(entry.engine)!.push(await entry.target!.turn(scenario, options, 1 / TURNS))
+      }
+      for (const [engine, engineSamples] of samples) (results[engine] ??= []).push(summarize(SCENARIO_TITLES[scenario](options), engineSamples))
+    }
+    return formatTable(results.etcd ?? [], results.quorum ?? [])
+  } finally {
+    for (const { cluster, dir, target } of clusters) {
+      target?.close()
+      if (cluster) for (const member of cluster.activeMembers()) await (options.gracefulStop ? cluster.stop(member.name) : cluster.kill(member.name)).catch(() => undefined)
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
 }

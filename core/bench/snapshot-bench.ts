@@ -55,7 +55,7 @@ export async function benchSnapshotEngine(engine: ClusterEngine, options: Snapsh
     const urls = cluster.activeMembers().map((m) => m.clientURL)
     const conns = Array.from({ length: 4 }, (_, i) => new H2UnaryClient(urls[i % urls.length])) // bulkLoad spreads over 4
     try {
-      const loaded = await bulkLoad(conns, { bulkKeys: options.keys })
+      const loaded = await bulkLoad(conns, 0, Math.ceil(options.keys / 100))
       if (loaded.errors > 0) throw new Error(`snapshot bench: ${loaded.errors} load batches failed on ${engine}`)
     } finally {
       for (const conn of conns) conn.close()

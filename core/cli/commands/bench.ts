@@ -10,7 +10,7 @@ import type { ClusterEngine } from '../../cluster/manifest'
 export function registerBenchCommand(program: Command): void {
   program
     .command('bench')
-    .description('benchmark Quorum against a real etcd 3.4 on this machine (same load, one cluster after the other)')
+    .description('benchmark Quorum against a real etcd 3.4 on this machine (same load, both clusters running, each scenario in turns)')
     .option('--size <n>', 'members per cluster', '3')
     .option('--duration <s>', 'measured seconds per scenario', '5')
     .option('--warmup <s>', 'warmup seconds per scenario', '1')
