@@ -16,7 +16,6 @@ import {
 } from '../raft/types'
 import { assert } from '../util/assert'
 import { coalesceMessages } from './coalesce-messages'
-import { CommitNoticeDelay } from './commit-notices'
 
 /** What the host persists and applies for one Ready. */
 export interface ReadyWork {
@@ -96,9 +95,6 @@ export interface NodeHostOptions {
  */
 const DEFERRED_COMMIT_MS = 100
 
-/** How long a leader holds an entry-less append that only announces a commit index (see CommitNoticeDelay). */
-const COMMIT_NOTICE_DELAY_MS = 2
-
 /**
  * Message types a leader may send before its own log write of the same Ready is durable. Raft thesis
  * §10.2.1: the leader writes its log in parallel with replicating it; an entry still counts as committed only
@@ -130,7 +126,6 @@ export class NodeHost {
   private readonly options: NodeHostOptions
   private tickTimer: NodeJS.Timeout | null = null
   private deferredCommitTimer: NodeJS.Timeout | null = null
-  private readonly notices: CommitNoticeDelay
   private scheduled = false
   private stopped = false
   /** A leader Ready whose messages went out and whose write waits for the socket flush (step 0 -> 1). */
@@ -143,7 +138,6 @@ export class NodeHost {
 
   constructor(options: NodeHostOptions) {
     this.options = options
-    this.notices = new CommitNoticeDelay(COMMIT_NOTICE_DELAY_MS, (messages) => options.transport.send(messages))
     this.appliedIndex = options.store.appliedIndex()
     this.snapshotIndex = this.appliedIndex
     this.term = options.node.status().term
@@ -215,7 +209,6 @@ export class NodeHost {
     this.tickTimer = null
     if (this.deferredCommitTimer) clearTimeout(this.deferredCommitTimer)
     this.deferredCommitTimer = null
-    this.notices.stop()
   }
 
   /**
@@ -224,7 +217,7 @@ export class NodeHost {
    * event loop, so that the followers write while this member writes.
    */
   processReadies(pipelined = false): void {
-    const { node } = this.options
+    const { node, transport } = this.options
     try {
       if (this.inFlight) this.finishReady(this.inFlight)
       if (!this.stopped) this.options.beforeReady?.()
@@ -238,7 +231,7 @@ export class NodeHost {
         if (ready.hardState) this.term = ready.hardState.term
         const hasWrite = ready.hardState !== undefined || ready.entries.length > 0 || ready.snapshot !== undefined
         if (pipelined && this.role === StateType.Leader && hasWrite && ready.messages.some((m) => LEADER_EARLY_TYPES.has(m.type))) {
-          this.notices.route(coalesceMessages(ready.messages.filter((m) => LEADER_EARLY_TYPES.has(m.type))), true)
+          transport.send(coalesceMessages(ready.messages.filter((m) => LEADER_EARLY_TYPES.has(m.type))))
           ready.messages = ready.messages.filter((m) => !LEADER_EARLY_TYPES.has(m.type))
           this.inFlight = ready
           setImmediate(() => this.processReadies(true))
@@ -271,7 +264,7 @@ export class NodeHost {
 
   /** Steps 1-3 of a Ready (see the class comment). */
   private finishReady(ready: Ready): void {
-    const { node, store } = this.options
+    const { node, store, transport } = this.options
     this.inFlight = null
     if (this.stopped) return
     const started = performance.now()
@@ -284,7 +277,7 @@ export class NodeHost {
     }
     const commitMs = performance.now() - started
     if (ready.messages.length > 0) {
-      this.notices.route(coalesceMessages(ready.messages), this.role === StateType.Leader)
+      transport.send(coalesceMessages(ready.messages))
     }
     if (ready.snapshot) {
       this.appliedIndex = ready.snapshot.metadata.index
