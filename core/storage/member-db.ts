@@ -314,12 +314,7 @@ export class MemberDb implements Backend {
     if (this.failedDeferredCommit) throw this.failedDeferredCommit
     if (!this.db.inTransaction) return
     this.pageCount = undefined
-    try {
-      this.commitOpen()
-    } catch (error) {
-      this.raftStorage.invalidate()
-      throw error
-    }
+    this.commitOpen()
   }
 
   /**
@@ -332,6 +327,7 @@ export class MemberDb implements Backend {
     } catch (error) {
       // a failed COMMIT (a full disk) may leave the transaction open: nothing of it may be committed later
       if (this.db.inTransaction) this.pragmas.rollback.run()
+      this.raftStorage.invalidate()
       this.failedDeferredCommit = new Error(`member database: a commit of deferred applies failed (${(error as Error).message}); restart the member to replay them from the log`)
       throw error
     }
