@@ -188,6 +188,8 @@ class BenchTarget {
         })
       }
       case 'bulk': {
+        // The warmup writes the same Txns under another prefix, so that the measured keys stay the same.
+        if (warmup > 0) await bulkLoad(conns, 0, Infinity, { prefix: 'bench-warmup/', untilMs: performance.now() + warmup * 1000 })
         const first = this.nextBulkBatch
         this.nextBulkBatch += Math.ceil((options.bulkKeys * share) / 100)
         return bulkLoad(conns, first, this.nextBulkBatch)
@@ -201,19 +203,21 @@ class BenchTarget {
 }
 
 /**
- * Txn batches `first` up to `end` (exclusive) of the bulk load: keys `bulk/<batch*100+i>` with 256 B values, 100 puts
- * per Txn, 8 in flight over `conns` (4 clients); failed batches in `errors`.
+ * Txn batches `first` up to `end` (exclusive) of the bulk load: keys `<prefix><batch*100+i>` (prefix `bulk/`) with
+ * 256 B values, 100 puts per Txn, 8 in flight over `conns` (4 clients), no new batch once `untilMs`
+ * (performance.now()) has passed; failed batches in `errors`.
  */
-export async function bulkLoad(conns: H2UnaryClient[], first: number, end: number): Promise<Sample> {
+export async function bulkLoad(conns: H2UnaryClient[], first: number, end: number, limits: { prefix?: string; untilMs?: number } = {}): Promise<Sample> {
+  const { prefix = 'bulk/', untilMs = Infinity } = limits
   let next = first
   const latencies: number[] = []
   let errors = 0
   const start = performance.now()
   await Promise.all(
     Array.from({ length: 8 }, async (_, w) => {
-      while (next < end) {
+      while (next < end && performance.now() < untilMs) {
         const batch = next++
-        const success = Array.from({ length: 100 }, (_, i) => ({ request_put: { key: Buffer.from(`bulk/${batch * 100 + i}`), value: VALUE }, request: 'request_put' }))
+        const success = Array.from({ length: 100 }, (_, i) => ({ request_put: { key: Buffer.from(`${prefix}${batch * 100 + i}`), value: VALUE }, request: 'request_put' }))
         const t0 = performance.now()
         try {
           await conns[w % 4].call(KV.Txn, { compare: [], success, failure: [] } as never)

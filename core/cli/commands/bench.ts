@@ -13,7 +13,7 @@ export function registerBenchCommand(program: Command): void {
     .description('benchmark Quorum against a real etcd 3.4 on this machine (same load, both clusters running, each scenario in turns)')
     .option('--size <n>', 'members per cluster', '3')
     .option('--duration <s>', 'measured seconds per scenario', '5')
-    .option('--warmup <s>', 'warmup seconds per scenario', '1')
+    .option('--warmup <s>', 'unmeasured seconds of each scenario before its first turn on each engine (steady state: the JIT of a fresh Quorum member needs a few seconds)', '5')
     .option('--bulk-keys <n>', 'keys of the bulk-load scenario', '100000')
     .option('--engines <list>', 'engines to run, comma-separated (etcd,quorum)', 'etcd,quorum')
     .option('--scenarios <list>', `scenarios to run, comma-separated (${SCENARIOS.join(',')}); default all`, '')
