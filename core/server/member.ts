@@ -32,7 +32,7 @@ import { createSnapshotSink, createSnapshotSource, snapshotDir } from './peer/sn
 import { encodeRaftRequest, type InternalRequestBodies, type InternalRequestKind } from './raft-request'
 import { RequestIdGenerator, WaitRegistry } from './wait'
 import { registerServices } from './grpc/services'
-import type { ResponseHeader } from '../proto/types'
+import type { Encodable, ResponseHeader } from '../proto/types'
 import type { BackendWriter } from '../mvcc/backend'
 import type { TxnRequest, TxnResponse } from '../mvcc/types'
 
@@ -417,6 +417,14 @@ export class Member {
   /** A response header as etcd fills it (cluster and member ID, revision, raft term). */
   header(revision = this.kv.rev()): ResponseHeader {
     return { cluster_id: String(this.clusterId), member_id: String(this.memberId), revision: String(revision), raft_term: String(this.host.currentTerm) }
+  }
+
+  /**
+   * `header()` for a response that is only encoded: revision and term as numbers, which protobufjs encodes
+   * without parsing a decimal string (see convert.ts wireInt); the IDs exceed 2^53 and stay strings.
+   */
+  wireHeader(revision = this.kv.rev()): Encodable<ResponseHeader> {
+    return { cluster_id: String(this.clusterId), member_id: String(this.memberId), revision, raft_term: this.host.currentTerm }
   }
 
   /** etcd's request timeout: 5 s plus two election timeouts. */

@@ -57,10 +57,16 @@ export function id64(value: pb.Int64 | undefined | null): bigint {
   return BigInt(value)
 }
 
-/** A number or bigint as the decimal string grpc-js encodes for int64 fields. */
-export function wireInt(value: number | bigint): pb.Int64 {
-  return String(value)
+/** A number or bigint as an int64 field to encode: a number when it is a safe integer, else its decimal string. */
+export function wireInt(value: number | bigint): pb.Encodable<pb.Int64> {
+  // A safe integer goes out as a number: protobufjs turns a decimal string into a Long digit by digit on every
+  // encode (about 0.4 us each), and a KeyValue has four of them. Larger values (lease IDs) stay exact as strings.
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : String(value)
+  return value >= MIN_SAFE && value <= MAX_SAFE ? Number(value) : String(value)
 }
+
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER)
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 
 /** etcd compat (v3rpc/key.go checkRangeRequest): key required, known sort enums (3.5 rule; 3.4 accepted any). */
 export function rangeFromWire(request: pb.RangeRequest): mvcc.RangeRequest {
@@ -157,7 +163,7 @@ export function txnFromWire(request: pb.TxnRequest, maxTxnOps: number, depth = 0
 }
 
 /** A stored KeyValue as the wire message. */
-export function keyValueToWire(kv: mvcc.KeyValue): pb.KeyValue {
+export function keyValueToWire(kv: mvcc.KeyValue): pb.Encodable<pb.KeyValue> {
   return {
     key: kv.key,
     create_revision: wireInt(kv.createRevision),
@@ -169,28 +175,31 @@ export function keyValueToWire(kv: mvcc.KeyValue): pb.KeyValue {
 }
 
 /** Builds a response header; the caller fills the member's identity. */
-export type HeaderFactory = (revision: number) => pb.ResponseHeader
+export type HeaderFactory = (revision: number) => pb.Encodable<pb.ResponseHeader>
 
-export function rangeToWire(response: mvcc.RangeResponse, header: HeaderFactory): pb.RangeResponse {
+export function rangeToWire(response: mvcc.RangeResponse, header: HeaderFactory): pb.Encodable<pb.RangeResponse> {
   return { header: header(response.revision), kvs: response.kvs.map(keyValueToWire), more: response.more, count: wireInt(response.count) }
 }
 
-export function putToWire(response: mvcc.PutResponse, header: HeaderFactory): pb.PutResponse {
+export function putToWire(response: mvcc.PutResponse, header: HeaderFactory): pb.Encodable<pb.PutResponse> {
   return { header: header(response.revision), prev_kv: response.prevKv ? keyValueToWire(response.prevKv) : null }
 }
 
-export function deleteRangeToWire(response: mvcc.DeleteRangeResponse, header: HeaderFactory): pb.DeleteRangeResponse {
+export function deleteRangeToWire(response: mvcc.DeleteRangeResponse, header: HeaderFactory): pb.Encodable<pb.DeleteRangeResponse> {
   return { header: header(response.revision), deleted: wireInt(response.deleted), prev_kvs: response.prevKvs.map(keyValueToWire) }
 }
 
-/** etcd compat: responses nested in a Txn carry a header with only the revision set (etcd's applyTxn). */
-const nestedHeader: HeaderFactory = (revision) => ({ cluster_id: '0', member_id: '0', revision: String(revision), raft_term: '0' })
+/**
+ * etcd compat: responses nested in a Txn carry a header with only the revision set (etcd's applyTxn). Numbers,
+ * not strings (see wireInt): a bulk Txn of 100 puts encodes in half the time.
+ */
+const nestedHeader: HeaderFactory = (revision) => ({ cluster_id: 0, member_id: 0, revision, raft_term: 0 })
 
-export function txnToWire(response: mvcc.TxnResponse, header: HeaderFactory): pb.TxnResponse {
+export function txnToWire(response: mvcc.TxnResponse, header: HeaderFactory): pb.Encodable<pb.TxnResponse> {
   return {
     header: header(response.revision),
     succeeded: response.succeeded,
-    responses: response.responses.map((op): pb.ResponseOp => {
+    responses: response.responses.map((op): pb.Encodable<pb.ResponseOp> => {
       if ('responseRange' in op) return { response_range: rangeToWire(op.responseRange, nestedHeader), response: 'response_range' }
       if ('responsePut' in op) return { response_put: putToWire(op.responsePut, nestedHeader), response: 'response_put' }
       if ('responseDeleteRange' in op) return { response_delete_range: deleteRangeToWire(op.responseDeleteRange, nestedHeader), response: 'response_delete_range' }

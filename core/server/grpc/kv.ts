@@ -35,7 +35,7 @@ async function checkQuota(member: Member, cost: number): Promise<void> {
  * through Raft (any member proposes; Raft forwards to the leader). Read-only Txns are served like reads.
  */
 export function registerKvService(server: Server, member: Member): void {
-  const header = (revision: number) => member.header(revision)
+  const header = (revision: number) => member.wireHeader(revision)
   const kv: KvStore = member.kv
   addService(server, SERVICE, {
     Range: unary(member, SERVICE, 'Range', async (request: pb.RangeRequest, call) => {

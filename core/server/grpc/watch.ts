@@ -10,7 +10,7 @@ import { ETCD_ERRORS, etcdStatusError } from './errors'
 const SERVICE = 'etcdserverpb.Watch'
 const FILTERS: Record<number, WatchFilter> = { 0: 'NOPUT', 1: 'NODELETE' }
 
-function eventToWire(event: KvEvent): pb.Event {
+function eventToWire(event: KvEvent): pb.Encodable<pb.Event> {
   return {
     type: event.type === 'PUT' ? 0 : 1,
     kv: keyValueToWire(event.kv),
@@ -34,17 +34,17 @@ const GO_CODE_NAMES: Record<number, string> = { 3: 'InvalidArgument', 7: 'Permis
  */
 export function registerWatchService(server: Server, member: Member): void {
   addService(server, SERVICE, {
-    Watch: (call: ServerDuplexStream<pb.WatchRequest, pb.WatchResponse>) => {
+    Watch: (call: ServerDuplexStream<pb.WatchRequest, pb.Encodable<pb.WatchResponse>>) => {
       member.metrics.grpcStarted(SERVICE, 'Watch', 'bidi_stream')
       member.metrics.debuggingWatchStreams.inc()
       const stream = member.watchable.newWatchStream()
       let closed = false
-      const send = (response: pb.WatchResponse) => {
+      const send = (response: pb.Encodable<pb.WatchResponse>) => {
         if (closed) return
         member.metrics.grpcMsgSent(SERVICE, 'Watch', 'bidi_stream')
         call.write(response)
       }
-      const toWire = (response: WatchResponse): pb.WatchResponse => ({
+      const toWire = (response: WatchResponse): pb.Encodable<pb.WatchResponse> => ({
         header: member.header(response.revision),
         watch_id: String(response.watchId),
         created: false,
