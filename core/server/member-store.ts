@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs'
+import Database from 'better-sqlite3'
 import { decodeConfChange } from '../raft/confchange/codec'
 import { ConfChangeType, EntryType, type ConfChange, type ConfState, type Entry, type HardState, type Snapshot } from '../raft/types'
 import type { KvStore } from '../mvcc/kv-store'
@@ -166,6 +167,11 @@ export class MemberStore implements HostStore {
       if (auth?.handled) return { id, value: auth.value }
       return { id, value: this.dispatch(tx, request) }
     } catch (error) {
+      // A failed write of the store (a full disk, an I/O error, a corrupt page) is not this request's answer:
+      // the member would go on without part of the entry and differ from the others for good. The Ready's
+      // transaction is rolled back and the member stops (NodeHost.onFatal); a restart replays the entry.
+      // etcd compat: its applier panics on backend errors.
+      if (error instanceof Database.SqliteError) throw error
       return { id, error: fromMvccError(error) }
     }
   }
