@@ -138,7 +138,7 @@ const SCENARIO_TITLES: Record<ScenarioName, (options: BenchOptions) => string> =
 }
 
 /** Turns per engine and scenario: the measured time (and the bulk load's keys) is split between them. */
-const TURNS = 2
+export const TURNS = 2
 
 /** One started cluster and the clients of the load (4 connections spread over the members, leader first). */
 class BenchTarget {

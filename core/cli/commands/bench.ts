@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { runBench, SCENARIOS } from '../../bench/bench'
+import { runBench, SCENARIOS, TURNS } from '../../bench/bench'
 import { runFailoverBench } from '../../bench/failover'
 import { formatSnapshotTable, runSnapshotBench } from '../../bench/snapshot-bench'
 import { defaultQuorumCommand } from '../../cluster/launcher'
@@ -35,6 +35,10 @@ export function registerBenchCommand(program: Command): void {
         quorumCommand: command,
         log: (line) => console.error(line),
       })
+      console.log(
+        `${options.size} members per cluster (${options.engines}, running side by side); per scenario and engine: ${options.warmup} s warmup, ` +
+          `then ${options.duration} s measured in ${TURNS} turns (ABBA order)\n`,
+      )
       console.log(table)
       if (Number(options.failoverTrials) > 0) {
         const electionMs = Number(options.electionMs)
