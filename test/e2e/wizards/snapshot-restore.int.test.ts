@@ -22,6 +22,8 @@ describe('web mode end to end: snapshot and restore wizards (Chromium, real Quor
   let data: ReturnType<typeof tempDir>
   const consoleErrors: string[] = []
   const clustersDir = () => join(data.path, 'app', 'clusters')
+  /** The restored cluster's name; a retry of the first test takes a new one, its failed attempt kept 'restored'. */
+  let restoredName = 'restored'
 
   const shot = async (name: string) => {
     await page.waitForTimeout(300)
@@ -65,7 +67,8 @@ describe('web mode end to end: snapshot and restore wizards (Chromium, real Quor
 
     await page.goto(ui.url)
     await expect.poll(() => page.url()).toContain('#/clusters/')
-    await page.getByTestId('nav-snapshot').click()
+    // the playground's entry comes first (a retry also lists the cluster the failed attempt restored)
+    await page.getByTestId('nav-snapshot').first().click()
     await expect.poll(() => page.getByTestId('snapshot-member').count(), { timeout: 20_000 }).toBe(3)
     await page.locator('[data-testid=snapshot-member][data-member=member2]').click()
     await shot('01-snapshot-member')
@@ -91,7 +94,8 @@ describe('web mode end to end: snapshot and restore wizards (Chromium, real Quor
     expect(await page.getByTestId('restore-file').locator('input').inputValue()).toBe(suggested)
     await shot('05-restore-file-status')
     await page.getByTestId('wizard-next').click()
-    await page.getByTestId('restore-local-name').locator('input').fill('restored')
+    for (let n = 2; existsSync(join(clustersDir(), restoredName)); n++) restoredName = `restored-${n}`
+    await page.getByTestId('restore-local-name').locator('input').fill(restoredName)
     await shot('06-restore-target-local')
     await page.getByTestId('restore-local-start').click()
     await page.getByTestId('restore-local-done').waitFor({ timeout: 90_000 })
@@ -103,7 +107,7 @@ describe('web mode end to end: snapshot and restore wizards (Chromium, real Quor
     expect(await page.getByTestId('wizard-error').allInnerTexts()).toEqual([])
     await shot('07-restore-local-keys')
     // A new cluster: three members of its own, a cluster id unlike the source's.
-    const restored = LocalCluster.open(join(clustersDir(), 'restored'))
+    const restored = LocalCluster.open(join(clustersDir(), restoredName))
     expect(restored.activeMembers().map((member) => member.name)).toEqual(['restored1', 'restored2', 'restored3'])
     const clusterId = (endpoint: string) => /"cluster_id":(\d+)/.exec(etcdctl(endpoint, ['endpoint', 'status', '-w', 'json']).stdout)?.[1]
     expect(clusterId(restored.activeMembers()[0].clientURL)).not.toBe(clusterId(source.activeMembers()[0].clientURL))
@@ -183,13 +187,13 @@ describe('web mode end to end: snapshot and restore wizards (Chromium, real Quor
     await shot('14-backup-paused')
 
     // A cluster that is down: its first backup fails, and the failure is announced with the reason.
-    await LocalCluster.open(join(clustersDir(), 'restored')).down()
+    await LocalCluster.open(join(clustersDir(), restoredName)).down()
     await page.getByTestId('backup-new').click()
     await page.getByTestId('backup-form-connection').click()
-    await page.locator('.n-base-select-option', { hasText: 'local: restored' }).click()
+    await page.locator('.n-base-select-option', { hasText: new RegExp(`^local: ${restoredName}$`) }).click()
     await page.getByTestId('backup-form-drills').click()
     await page.getByTestId('backup-form-submit').click()
-    await page.locator('.n-message', { hasText: 'Backup of local: restored failed' }).waitFor({ timeout: 30_000 })
+    await page.locator('.n-message', { hasText: `Backup of local: ${restoredName} failed` }).waitFor({ timeout: 30_000 })
     await page.locator('[data-testid=backup-run-row][data-status=failed]').waitFor({ timeout: 10_000 })
     await shot('15-backup-failure-notified')
     expect(consoleErrors).toEqual([])
