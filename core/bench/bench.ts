@@ -269,8 +269,11 @@ export async function runBench(options: BenchOptions): Promise<string> {
       if (options.scenarios?.length && !options.scenarios.includes(scenario)) continue
       const samples = new Map<ClusterEngine, Sample[]>(clusters.map((entry) => [entry.engine, []]))
       for (const entry of turnOrder(clusters, TURNS)) {
-        options.log(`${scenario}: ${entry.engine}`)
-        samples.get(entry.engine)!.push(await entry.target!.turn(scenario, options, 1 / TURNS))
+        const sample = await entry.target!.turn(scenario, options, 1 / TURNS)
+        samples.get(entry.engine)!.push(sample)
+        // each turn on its own, so that a reader can see how much the machine drifted during the scenario
+        const turn = summarize(scenario, [sample])
+        options.log(`${scenario}: ${entry.engine} turn ${samples.get(entry.engine)!.length}: ${turn.opsPerSecond.toFixed(0)} ops/s, p99 ${turn.p99Ms.toFixed(1)} ms`)
       }
       for (const [engine, engineSamples] of samples) (results[engine] ??= []).push(summarize(SCENARIO_TITLES[scenario](options), engineSamples))
     }
