@@ -78,16 +78,9 @@ export class SqliteRaftStorage implements RaftStorage {
     private readonly storedConfState: () => ConfState | undefined,
   ) {}
 
-  /**
-   * HardState, and the conf state recorded by the applier (setConfState), else the snapshot's. The commit index is
-   * at least the applied index: a member stores its hard state only when the term or vote changes (MemberStore),
-   * and whatever it applied was committed.
-   */
+  /** HardState, and the conf state recorded by the applier (setConfState), else the snapshot's. */
   initialState(): { hardState: HardState; confState: ConfState } {
-    const stored = this.hardState()
-    const applied = Number(this.s.memberMetaGet.get('applied_index') ?? '0')
-    const hardState = applied > stored.commit ? { ...stored, commit: applied } : stored
-    return { hardState, confState: this.storedConfState() ?? this.snapshot().metadata.confState }
+    return { hardState: this.hardState(), confState: this.storedConfState() ?? this.snapshot().metadata.confState }
   }
 
   /** The stored HardState. */

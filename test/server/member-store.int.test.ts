@@ -53,35 +53,6 @@ describe('MemberStore apply', () => {
     } as unknown as InternalRaftRequest),
   })
 
-  it('stores the hard state when its term or vote changes, not for a commit index alone; a reopened store starts at least at the applied index', () => {
-    const { dir, db, store } = open()
-    const raftState = () => {
-      const other = new Database(join(dir.path, 'member.db'), { readonly: true })
-      try {
-        return other.prepare('SELECT term, vote, commit_index FROM raft_state').get()
-      } finally {
-        other.close()
-      }
-    }
-    const ready = (term: number, entry: Entry, commit: number) =>
-      store.commitReady({ hardState: { term, vote: 1n, commit }, entries: [entry], committedEntries: commit >= entry.index ? [entry] : [] }, () => ({ voters: [1n], learners: [] }))
-
-    ready(1, put(1, 'a'), 0) // the first hard state is stored
-    expect(raftState()).toEqual({ term: 1, vote: '1', commit_index: 0 })
-    ready(1, put(2, 'b'), 2) // commits 1 and 2, same term and vote: raft_state keeps its page
-    expect(store.appliedIndex()).toBe(2)
-    expect(raftState()).toEqual({ term: 1, vote: '1', commit_index: 0 })
-    expect(db.raftStorage.initialState().hardState).toEqual({ term: 1, vote: 1n, commit: 2 })
-    ready(2, put(3, 'c'), 3) // a new term is stored, with the commit index of the moment
-    expect(raftState()).toEqual({ term: 2, vote: '1', commit_index: 3 })
-    ready(2, put(4, 'd'), 4)
-    expect(raftState()).toEqual({ term: 2, vote: '1', commit_index: 3 })
-    db.close()
-    const reopened = MemberDb.open({ dataDir: dir.path })
-    cleanups.push(() => reopened.close())
-    expect(reopened.raftStorage.initialState().hardState).toEqual({ term: 2, vote: 1n, commit: 4 })
-  })
-
   it('answers a request error to the request, but stops on a failed store write and keeps nothing of that Ready', () => {
     const { dir, db, mvcc, store, results } = open()
     const ready = (entry: Entry) => store.commitReady({ hardState: { term: 1, vote: 0n, commit: entry.index }, entries: [entry], committedEntries: [entry] }, () => ({ voters: [1n], learners: [] }))
