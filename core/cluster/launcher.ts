@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs'
 import { get as httpGet } from 'node:http'
 import { get as httpsGet } from 'node:https'
 import { initCertificates } from '../certs/init'
@@ -282,7 +282,10 @@ export class LocalCluster {
     while (pending.size > 0) {
       for (const name of [...pending]) {
         const member = this.member(name)
-        if (!isAlive(member.pid)) throw new ClusterOperationError(`member ${name} exited during startup; see ${member.logFile}`)
+        if (!isAlive(member.pid)) {
+          const tail = logTail(member.logFile)
+          throw new ClusterOperationError(`member ${name} exited during startup; see ${member.logFile}${tail ? `; its log ends with:\n${tail}` : ''}`)
+        }
         const probe = await probeHealth(member.clientURL, 1000, this.manifest.tls)
         if (probe.healthy || (allowAlarms && probe.reason.startsWith('ALARM '))) {
           pending.delete(name)
@@ -378,5 +381,27 @@ export class LocalCluster {
   private markStopped(member: ManifestMember): void {
     member.pid = 0
     writeManifest(this.dir, this.manifest)
+  }
+}
+
+/**
+ * The last whole lines of a member's log, at most `maxBytes` (empty when it cannot be read): the reason a member
+ * stopped, shown where it is reported instead of behind a path (a test's temp dir is gone once it fails).
+ */
+export function logTail(file: string, maxBytes = 2048): string {
+  try {
+    const size = statSync(file).size
+    const length = Math.min(size, maxBytes)
+    const buffer = Buffer.alloc(length)
+    const fd = openSync(file, 'r')
+    try {
+      readSync(fd, buffer, 0, length, size - length)
+    } finally {
+      closeSync(fd)
+    }
+    const text = buffer.toString('utf8')
+    return (length < size ? text.slice(text.indexOf('\n') + 1) : text).trimEnd()
+  } catch {
+    return ''
   }
 }

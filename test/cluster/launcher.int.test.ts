@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { ClusterOperationError, LocalCluster } from '../../core/cluster/launcher'
@@ -49,6 +49,19 @@ describe('local cluster launcher (etcd engine)', () => {
     await vi.waitFor(async () => expect((await cluster.health()).find((m) => m.name === 'member3')).toMatchObject({ running: true, paused: true, healthy: false }), { timeout: 5_000, interval: 50 })
     cluster.resume('member3')
     await cluster.waitHealthy(['member3'], 10_000)
+  })
+
+  it('says why a member exited during startup: the end of its log is in the error', async () => {
+    await cluster.stop('member2')
+    const db = join(cluster.member('member2').dataDir, 'member', 'snap', 'db')
+    renameSync(db, `${db}.away`)
+    writeFileSync(db, Buffer.alloc(64 * 1024, 0x5a)) // not a bbolt file
+    try {
+      await expect(cluster.start('member2')).rejects.toThrow(/member member2 exited during startup; see \S+member2\.log; its log ends with:\n[^]*invalid database/)
+    } finally {
+      renameSync(`${db}.away`, db)
+    }
+    await cluster.start('member2')
   })
 
   it('stops a member gracefully and refuses to operate on unknown or stopped members', async () => {
