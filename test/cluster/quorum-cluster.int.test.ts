@@ -90,13 +90,19 @@ describe('local Quorum cluster operations', () => {
   })
 
   it('adds a learner after 10k writes, it catches up from a snapshot, is promoted and listed as a voter', async () => {
+    // Match by peer URL: the name shows only once the new member has published its attributes through Raft.
+    const memberList = () => (JSON.parse(etcdctl(cluster.endpoints(), ['member', 'list', '-w', 'json']).stdout) as { members: Array<{ peerURLs: string[]; isLearner?: boolean }> }).members
+    // A retry finds the learner that a failed attempt added (perhaps never started): remove it first, or the
+    // cluster refuses a second one ("too many learner members").
+    for (const stale of memberList().filter((m) => m.isLearner)) {
+      const known = cluster.activeMembers().find((m) => stale.peerURLs.includes(m.peerURL))
+      if (known) await removeMember(cluster, known.name)
+    }
     for (let i = 0; i < 20; i++) put(`before-learner/${i}`, String(i))
     const leader = await currentLeader(cluster)
     await putMany(leader.clientURL, BULK_KEYS)
     await expect.poll(() => firstLogIndex(leader.dataDir), { timeout: 20_000 }).toBeGreaterThan(1000)
     const learner = await addMember(cluster, { learner: true })
-    // Match by peer URL: the name shows only once the new member has published its attributes through Raft.
-    const memberList = () => (JSON.parse(etcdctl(cluster.endpoints(), ['member', 'list', '-w', 'json']).stdout) as { members: Array<{ peerURLs: string[]; isLearner?: boolean }> }).members
     expect(memberList().find((m) => m.peerURLs.includes(learner.peerURL))?.isLearner).toBe(true)
     await promoteMember(cluster, learner.name)
     const promoted = memberList().find((m) => m.peerURLs.includes(learner.peerURL))
